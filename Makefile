@@ -1,0 +1,42 @@
+# One command per habit. `make run` serves the tracker, `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint format bench screenshots clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+## run: migrate, start the Firestore emulator (unless FIRESTORE_EMULATOR_HOST is set)
+## and serve on http://127.0.0.1:$(PORT) until Ctrl-C.
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py firestore_emulator -- $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## test: the whole suite against its own Firestore emulator.
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+## lint: ruff (lint + format check) and mypy.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

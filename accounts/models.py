@@ -18,5 +18,14 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
 
+    @property
+    def actor_id(self) -> str:
+        """The id stored in Firestore as `reporterId`, `authorId`, `userId`.
+
+        Staff log in with Google and get their lower-cased e-mail as username;
+        services are named by their id (`workflow-consumer`).
+        """
+        return self.username
+
     def __str__(self) -> str:
         return self.display_name or self.email or self.username

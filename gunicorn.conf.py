@@ -1,0 +1,22 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py issuetracker.wsgi`."""
+
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+# Every Firestore call is bounded by FIRESTORE_TIMEOUT; a request past this is stuck.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+# Not preloaded: the gRPC channel of the Firestore client must be created after fork.
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+# The request line without the query string, so nothing secret in a URL is logged.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

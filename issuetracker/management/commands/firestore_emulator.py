@@ -98,7 +98,8 @@ class Command(BaseCommand):
             # Ctrl-C reached the child too; SIGTERM reached only this process.
             process.terminate()
             try:
-                return process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-                return process.wait()
+                process.wait()
+            return 0  # Stopping on request is a clean exit.

@@ -1,0 +1,72 @@
+/* Progressive enhancement only: every page works without this file.
+   - <time datetime="..." data-local> shows in the viewer's time zone;
+   - forms and buttons with data-confirm="question" ask before submitting. */
+(function () {
+  "use strict";
+
+  var dateTime = new Intl.DateTimeFormat(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  var dateOnly = new Intl.DateTimeFormat(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+  });
+  var relative =
+    typeof Intl.RelativeTimeFormat === "function"
+      ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" })
+      : null;
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+
+  function ago(date) {
+    if (!relative) return null;
+    var seconds = Math.round((date.getTime() - Date.now()) / 1000);
+    var steps = [
+      [60, "second"],
+      [60, "minute"],
+      [24, "hour"],
+      [7, "day"],
+    ];
+    var value = seconds;
+    for (var i = 0; i < steps.length; i++) {
+      if (Math.abs(value) < steps[i][0]) return relative.format(value, steps[i][1]);
+      value = Math.round(value / steps[i][0]);
+    }
+    return null;
+  }
+
+  function localiseTimes(root) {
+    var nodes = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < nodes.length; i++) {
+      var node = nodes[i];
+      var value = node.getAttribute("datetime");
+      var date = new Date(value);
+      if (isNaN(date.getTime())) continue;
+      var isDate = /^\d{4}-\d{2}-\d{2}$/.test(value);
+      var absolute = isDate ? dateOnly.format(date) : dateTime.format(date);
+      var style = node.getAttribute("data-format");
+      var text = absolute;
+      if (style === "relative" && !isDate) text = ago(date) || absolute;
+      node.textContent = text;
+      if (!isDate) node.title = absolute + " (" + zone + ")";
+    }
+  }
+
+  function confirmations(event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var question =
+      (submitter && submitter.getAttribute("data-confirm")) ||
+      form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localiseTimes(document);
+    document.addEventListener("submit", confirmations, true);
+  });
+})();

@@ -1,7 +1,9 @@
 """Suite-wide fixtures: one Firestore emulator per run, empty data for each test."""
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -9,6 +11,10 @@ from google.cloud import firestore
 
 from issuetracker.emulator import FirestoreEmulator
 from issuetracker.firestore import get_client
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from accounts.roles import Role
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +38,51 @@ def firestore_db(firestore_emulator: FirestoreEmulator) -> firestore.Client:
     """The project's client against the emulator, with no documents in it."""
     firestore_emulator.reset()
     return get_client()
+
+
+@pytest.fixture
+def make_user(db: None) -> "Callable[..., User]":
+    """Factory of saved users: `make_user(role="tester")`, `make_user(username=...)`.
+
+    Staff get an e-mail on the first allowed domain as username; services get
+    `service-N`. Admins can use the Django admin, as `assign_role` arranges.
+    """
+    from accounts.models import User
+    from accounts.roles import Role
+
+    counter = itertools.count(1)
+
+    def make(
+        *,
+        role: "Role | str" = "developer",
+        username: str | None = None,
+        email: str | None = None,
+        is_active: bool = True,
+        password: str | None = None,
+        display_name: str = "",
+    ) -> User:
+        role = Role(role)
+        n = next(counter)
+        if role is Role.SERVICE:
+            username = username or f"service-{n}"
+            email = email or ""
+        else:
+            email = email or f"{role.value}{n}@{settings.ALLOWED_EMAIL_DOMAINS[0]}"
+            username = username or email.lower()
+        user = User(
+            username=username,
+            email=email,
+            role=role,
+            is_active=is_active,
+            is_staff=role is Role.ADMIN,
+            is_superuser=role is Role.ADMIN,
+            display_name=display_name,
+        )
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save()
+        return user
+
+    return make

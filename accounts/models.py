@@ -29,3 +29,28 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.email or self.username
+
+
+class ApiKey(models.Model):
+    """A bearer key for scripts and services; only its hash is stored.
+
+    The key reads `itk_<prefix>_<secret>`. The prefix finds the row and names the key
+    in lists and commands; the SHA-256 of the whole key proves it.
+    """
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        label = f"itk_{self.prefix}…"
+        return f"{label} ({self.name})" if self.name else label

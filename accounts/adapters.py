@@ -7,6 +7,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
+from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
@@ -60,7 +61,11 @@ class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ig
             response = render(
                 request,
                 "accounts/login_refused.html",
-                {"reason": refusal.message, "email": email},
+                {
+                    "reason": refusal.message,
+                    "email": email,
+                    "allowed_domains": settings.ALLOWED_EMAIL_DOMAINS,
+                },
                 status=403,
             )
             raise ImmediateHttpResponse(response) from None

@@ -1,8 +1,17 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
     """Users, roles, service keys and the Google login rules."""
 
+    default = True
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
+
+
+class TrackerAdminConfig(admin_apps.AdminConfig):
+    """`django.contrib.admin` with the tracker's site (admins only, one sign-in)."""
+
+    default = False
+    default_site = "accounts.admin_site.TrackerAdminSite"

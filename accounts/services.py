@@ -7,8 +7,11 @@ an account rule of its own.
 import hmac
 import logging
 import re
-from dataclasses import dataclass
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -19,8 +22,15 @@ from django.utils import timezone
 
 from accounts import keys
 from accounts.models import ApiKey, User
+from accounts.repository import LegacyUser
 from accounts.roles import Role
-from issuetracker.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from issuetracker.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +211,23 @@ def role_parse(value: str) -> Role:
         raise InvalidInput(message) from None
 
 
+def _is_last_active_admin(user: User) -> bool:
+    if user.role != Role.ADMIN or not user.is_active:
+        return False
+    others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    return not others.exists()
+
+
 def user_set_role(*, user: User, role: Role) -> User:
-    """Give `user` a role. Admins (and only admins) reach the Django admin."""
+    """Give `user` a role. Admins (and only admins) reach the Django admin.
+
+    The last active admin keeps the role, so nobody is locked out of managing
+    users.
+    """
+    if role != Role.ADMIN and _is_last_active_admin(user):
+        raise Conflict(f"{user.username} is the last active admin; appoint another.")
     user.role = role
-    user.is_staff = user.is_superuser = role is Role.ADMIN
+    user.is_staff = user.is_superuser = role == Role.ADMIN
     user.save(update_fields=["role", "is_staff", "is_superuser"])
     logger.info("Role of %s set to %s", user.username, role.value)
     return user
@@ -219,7 +242,7 @@ def staff_user_create(*, email: str, role: Role = Role.DEVELOPER) -> User:
     if User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists():
         raise InvalidInput(f"A user {email!r} already exists.")
     user = User(username=email, email=email, role=role)
-    user.is_staff = user.is_superuser = role is Role.ADMIN
+    user.is_staff = user.is_superuser = role == Role.ADMIN
     user.set_unusable_password()
     user.save()
     return user
@@ -236,7 +259,7 @@ def user_assign_role(*, identifier: str, role: Role, create: bool = False) -> Us
     except NotFound:
         if not create:
             raise
-        if role is Role.SERVICE:
+        if role == Role.SERVICE:
             user = service_user_for(service_id=identifier.strip())
         else:
             user = staff_user_create(email=identifier, role=role)
@@ -344,3 +367,130 @@ def api_key_revoke(*, api_key: ApiKey) -> bool:
     api_key.save(update_fields=["revoked_at"])
     logger.info("API key itk_%s revoked", api_key.prefix)
     return True
+
+
+# --- development login ------------------------------------------------------------
+
+DEV_ADMIN_USERNAME = "admin"
+
+
+def dev_login_enabled() -> bool:
+    """The password login for local users: DEBUG only, never in production."""
+    return bool(
+        settings.DEBUG and settings.DEV_LOGIN_ENABLED and not settings.IS_PRODUCTION
+    )
+
+
+@dataclass(frozen=True)
+class DevAdmin:
+    """The local admin and the password to sign in with."""
+
+    user: User
+    password: str
+    created: bool
+
+
+def dev_admin_ensure(*, password_file: Path) -> DevAdmin:
+    """Create the local admin once; keep its password in `password_file` (0600).
+
+    Later runs read the password back, or set a fresh one when the file is gone.
+    """
+    if not dev_login_enabled():
+        raise Forbidden("The development login is off (production, or DEBUG off).")
+    user = User.objects.filter(username=DEV_ADMIN_USERNAME).first()
+    password = password_file.read_text().strip() if password_file.exists() else ""
+    created = False
+    if user is None:
+        password = password or secrets.token_urlsafe(12)
+        user = User(
+            username=DEV_ADMIN_USERNAME,
+            role=Role.ADMIN,
+            display_name="Local Admin",
+            is_staff=True,
+            is_superuser=True,
+        )
+        user.set_password(password)
+        user.save()
+        created = True
+    elif user.role != Role.ADMIN:
+        raise Conflict(f"A user {DEV_ADMIN_USERNAME!r} exists and is not an admin.")
+    elif not password or not user.check_password(password):
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    password_file.touch(mode=0o600)
+    password_file.write_text(password + "\n")
+    return DevAdmin(user=user, password=password, created=created)
+
+
+# --- import from the old app -------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did; `skipped` holds one reason per skipped document."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def _legacy_user_apply(record: LegacyUser, report: ImportReport) -> None:
+    email = record.email.strip().lower()
+    if not email:
+        report.skipped.append(f"{record.doc_id}: no e-mail")
+        return
+    if not email_is_allowed(email):
+        report.skipped.append(f"{record.doc_id}: {email} is not on an allowed domain")
+        return
+    try:
+        role = role_parse(record.role) if record.role.strip() else Role.DEVELOPER
+    except InvalidInput:
+        report.skipped.append(f"{record.doc_id}: unknown role {record.role!r}")
+        return
+    avatar_url = record.photo_url if record.photo_url.startswith("https://") else ""
+    user = staff_user_for_email(email=email)
+    if user is None:
+        user = staff_user_create(email=email, role=role)
+        user.display_name = record.display_name[:150]
+        user.avatar_url = avatar_url[:500]
+        user.save(update_fields=["display_name", "avatar_url"])
+        report.created += 1
+        return
+    before = (user.role, user.display_name, user.avatar_url, user.email)
+    user.display_name = record.display_name[:150] or user.display_name
+    user.avatar_url = avatar_url[:500] or user.avatar_url
+    user.email = user.email or email
+    user.save(update_fields=["display_name", "avatar_url", "email"])
+    if user.role != role:
+        try:
+            user_set_role(user=user, role=role)
+        except Conflict as error:
+            report.skipped.append(f"{record.doc_id}: {error.message}")
+            return
+    if before == (user.role, user.display_name, user.avatar_url, user.email):
+        report.unchanged += 1
+    else:
+        report.updated += 1
+
+
+def users_import_legacy(*, records: Iterable[LegacyUser]) -> ImportReport:
+    """Create or update users from the old app's `users` documents. Idempotent.
+
+    Only addresses on the allowed domains are imported; the role defaults to
+    developer when the document has none.
+    """
+    report = ImportReport()
+    for record in records:
+        with transaction.atomic():
+            _legacy_user_apply(record, report)
+    logger.info(
+        "Imported users: %d created, %d updated, %d unchanged, %d skipped",
+        report.created,
+        report.updated,
+        report.unchanged,
+        len(report.skipped),
+    )
+    return report

@@ -18,10 +18,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-## run: migrate, start the Firestore emulator (unless FIRESTORE_EMULATOR_HOST is set)
-## and serve on http://127.0.0.1:$(PORT) until Ctrl-C.
+## run: migrate, create the local admin (printing how to sign in), start the Firestore
+## emulator (unless FIRESTORE_EMULATOR_HOST is set) and serve on http://127.0.0.1:$(PORT) until Ctrl-C.
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_dev_admin --base-url http://127.0.0.1:$(PORT)
 	$(PY) manage.py firestore_emulator -- $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite against its own Firestore emulator.

@@ -189,8 +189,18 @@ FIRESTORE_DATABASE = os.environ.get("FIRESTORE_DATABASE", "(default)")
 FIRESTORE_TIMEOUT = float(os.environ.get("FIRESTORE_TIMEOUT", "5"))
 FIRESTORE_EMULATOR_DATA_DIR = DATA_DIR / "firestore"
 
+# Request bodies over 1 MiB are refused with 413 (JSON included, see parsers.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error under /api/ is problem+json (issuetracker/exception_handler.py).
+    "EXCEPTION_HANDLER": "issuetracker.exception_handler.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "issuetracker.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -1,11 +1,18 @@
 """Top-level URLs: the API under /api/, the admin, the portal."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
+from issuetracker import exception_handler
 from issuetracker.health import HealthView
 
 urlpatterns = [
     path("api/health", HealthView.as_view(), name="health"),
     path("admin/", admin.site.urls),
 ]
+
+# Unknown URLs under /api/ answer problem+json, in DEBUG too; kept last on purpose.
+urlpatterns.append(re_path(r"^api/", exception_handler.api_not_found))
+
+handler404 = exception_handler.handler404
+handler500 = exception_handler.handler500

@@ -68,7 +68,7 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.TrackerAdminConfig",  # django.contrib.admin, admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
     "issuetracker",
     "accounts",
     "issues",
@@ -89,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -155,6 +160,50 @@ AUTH_PASSWORD_VALIDATORS = [
     )
 ]
 
+# Accounts: staff sign in with Google only (accounts/adapters.py holds the rules);
+# ModelBackend serves sessions and the DEBUG-only development login.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# Lower-cased e-mail domains whose verified Google accounts may sign in (exact match).
+ALLOWED_EMAIL_DOMAINS = [
+    domain.lower() for domain in env_list("ALLOWED_EMAIL_DOMAINS", "quantory.app")
+]
+# Anonymous API callers may act as the service they name (the old app's contract).
+ALLOW_ANONYMOUS_SERVICES = env_bool("ALLOW_ANONYMOUS_SERVICES", not IS_PRODUCTION)
+# Password login for local users, for working without Google credentials.
+DEV_LOGIN_ENABLED = DEBUG and not IS_PRODUCTION
+SOCIALACCOUNT_ONLY = True
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.DomainLockedSocialAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapters.NoSignupAccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login starts with a POST (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = False  # only the identity is needed, not Google APIs
+# The Google app from GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET, or a SocialApp in the admin.
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "SCOPE": ["openid", "email", "profile"],
+        "AUTH_PARAMS": {"prompt": "select_account"},
+        "OAUTH_PKCE_ENABLED": True,
+        **(
+            {
+                "APP": {
+                    "client_id": os.environ["GOOGLE_CLIENT_ID"],
+                    "secret": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
+                }
+            }
+            if os.environ.get("GOOGLE_CLIENT_ID")
+            else {}
+        ),
+    }
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -202,6 +251,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Bearer keys first, so an anonymous caller gets 401 with WWW-Authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsStaffOrService"],
 }
 
 # Pages and assets come from this origin only; no inline scripts or styles.

@@ -1,7 +1,7 @@
 """Top-level URLs: the API under /api/, the admin, the portal."""
 
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from issuetracker import exception_handler
 from issuetracker.health import HealthView
@@ -9,6 +9,8 @@ from issuetracker.health import HealthView
 urlpatterns = [
     path("api/health", HealthView.as_view(), name="health"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
 ]
 
 # Unknown URLs under /api/ answer problem+json, in DEBUG too; kept last on purpose.

@@ -1,0 +1,411 @@
+"""Issues, comments and their history as plain data, and the rules on them.
+
+Field values are the ones stored in Firestore (DESIGN.md, "Firestore layout").
+Nothing here imports Django, DRF or Google; the repository converts documents to
+these objects and back, the services apply the rules.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any, Final, Generic, TypeVar
+
+from issuetracker.errors import Conflict, InvalidInput
+
+
+class Status(StrEnum):
+    """Where an issue is in its life."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in-progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    """How urgent an issue is; `rank` orders them (critical first when sorting)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """1 for low up to 4 for critical; stored as `priorityRank` for sorting."""
+        return list(Priority).index(self) + 1
+
+
+class IssueType(StrEnum):
+    """What kind of work an issue is."""
+
+    BUG = "bug"
+    FEATURE = "feature"
+    TASK = "task"
+    ENHANCEMENT = "enhancement"
+
+
+class ActivityType(StrEnum):
+    """What an activity records."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    STATUS_CHANGED = "status-changed"
+    ASSIGNED = "assigned"
+    COMMENTED = "commented"
+
+
+class Sort(StrEnum):
+    """Orders an issue list can have."""
+
+    NEWEST = "newest"  # createdAt, newest first (the default)
+    OLDEST = "oldest"  # createdAt, oldest first
+    UPDATED = "updated"  # updatedAt, most recently updated first
+    PRIORITY = "priority"  # critical first, then newest first
+
+
+# open -> in-progress -> resolved -> closed; resolved or closed -> open (reopen).
+STATUS_MOVES: Final[Mapping[Status, frozenset[Status]]] = {
+    Status.OPEN: frozenset({Status.IN_PROGRESS}),
+    Status.IN_PROGRESS: frozenset({Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.OPEN}),
+    Status.CLOSED: frozenset({Status.OPEN}),
+}
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+ACTOR_ID_MAX = 100
+TAG_MAX = 50
+TAGS_MAX = 20
+COMMENT_MAX = 5_000
+FINGERPRINT_MAX = 200
+PAGE_DEFAULT = 25
+PAGE_MAX = 100
+# Search: words of 2+ letters or digits, each cut to 40 characters; at most
+# SEARCH_WORDS_MAX distinct words stored per issue, QUERY_WORDS_MAX per query.
+SEARCH_WORD_MIN = 2
+SEARCH_WORD_MAX = 40
+SEARCH_WORDS_MAX = 400
+QUERY_WORDS_MAX = 5
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field's move, as an activity stores it (tags as lists, not reprs)."""
+
+    field: str
+    old_value: Any
+    new_value: Any
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of an issue's history: who changed what, when."""
+
+    type: ActivityType
+    user_id: str
+    changes: tuple[FieldChange, ...] = ()
+    created_at: datetime | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on an issue."""
+
+    issue_id: str
+    author_id: str
+    content: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue as stored; optional fields are absent in the old app's documents."""
+
+    id: str
+    title: str
+    description: str
+    status: Status = Status.OPEN
+    priority: Priority = Priority.MEDIUM
+    type: IssueType = IssueType.TASK
+    reporter_id: str = ""
+    assignee_id: str | None = None
+    tags: tuple[str, ...] = ()
+    attachments: tuple[Mapping[str, Any], ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    fingerprint: str | None = None
+    occurrence_count: int = 1
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    comment_count: int = 0
+    watcher_ids: tuple[str, ...] = ()
+    version: int = 0
+
+    @property
+    def search_words(self) -> list[str]:
+        """The normalized words of title and description that search matches."""
+        return search_words(self.title, self.description)
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """What a caller gives to create an issue (the reporter is the actor)."""
+
+    title: str
+    description: str
+    type: IssueType = IssueType.TASK
+    priority: Priority = Priority.MEDIUM
+    assignee_id: str | None = None
+    tags: tuple[str, ...] = ()
+    fingerprint: str | None = None
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class IssueChanges:
+    """A partial update: fields left UNSET stay as they are.
+
+    `assignee_id=None` unassigns; the other fields cannot be cleared.
+    """
+
+    title: str | _Unset = UNSET
+    description: str | _Unset = UNSET
+    status: Status | _Unset = UNSET
+    priority: Priority | _Unset = UNSET
+    type: IssueType | _Unset = UNSET
+    assignee_id: str | _Unset | None = UNSET
+    tags: tuple[str, ...] | _Unset = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The fields the caller set, by domain field name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is not UNSET
+        }
+
+
+@dataclass(frozen=True)
+class IssueFilters:
+    """Which issues a list shows and in which order (all filters combine with AND).
+
+    `words` are normalized search words (see `query_words`); an issue matches when
+    its title and description together contain every one of them.
+    """
+
+    status: Status | None = None
+    priority: Priority | None = None
+    type: IssueType | None = None
+    assignee_id: str | None = None
+    reporter_id: str | None = None
+    tag: str | None = None
+    words: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: Sort = Sort.NEWEST
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the opaque cursor of the next (None on the last)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """An issue after an update and the activity recording it (None: no change)."""
+
+    issue: Issue
+    activity: Activity | None
+    changes: tuple[FieldChange, ...] = field(default=())
+
+
+# --- rules ----------------------------------------------------------------------
+
+
+def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Trimmed, without blanks or repeats, in the order given (case is kept)."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        cleaned = tag.strip()
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return tuple(seen)
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [
+        word[:SEARCH_WORD_MAX]
+        for word in _WORD.findall(plain)
+        if len(word) >= SEARCH_WORD_MIN
+    ]
+
+
+def search_words(title: str, description: str) -> list[str]:
+    """The word list stored on an issue for search: distinct, sorted, capped.
+
+    Case and accents are folded (`Café` -> `cafe`), anything but letters and digits
+    separates words (`order_id` -> `order`, `id`), one-character words are left out.
+    Title words come first, so a long description never pushes them out of the cap.
+    """
+    words = dict.fromkeys(_words(title))
+    for word in _words(description):
+        if len(words) >= SEARCH_WORDS_MAX:
+            break
+        words.setdefault(word, None)
+    return sorted(words)
+
+
+def query_words(q: str) -> tuple[str, ...]:
+    """The words of a search query, normalized as `search_words` does."""
+    words = tuple(dict.fromkeys(_words(q)))
+    if len(words) > QUERY_WORDS_MAX:
+        raise InvalidInput(
+            f"Search for at most {QUERY_WORDS_MAX} words at once.",
+            errors={"q": [f"At most {QUERY_WORDS_MAX} words."]},
+        )
+    return words
+
+
+def check_status_move(old: Status, new: Status) -> None:
+    """Refuse a status move DESIGN.md does not allow (409)."""
+    if new != old and new not in STATUS_MOVES[old]:
+        allowed = ", ".join(sorted(STATUS_MOVES[old])) or "none"
+        raise Conflict(
+            f"An issue cannot move from {old} to {new}; from {old} it can move to "
+            f"{allowed}.",
+            errors={"status": [f"From {old}: {allowed}."]},
+        )
+
+
+def is_close_or_reopen(issue: Issue, changed: Mapping[str, Any]) -> bool:
+    """Whether a change is only closing or reopening a resolved issue."""
+    return (
+        set(changed) == {"status"}
+        and issue.status is Status.RESOLVED
+        and changed["status"] in {Status.CLOSED, Status.OPEN}
+    )
+
+
+def _stored(value: Any) -> Any:
+    """A field's value as an activity stores it (enums as text, tags as lists)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value
+
+
+# Activity field names are the API's (camelCase) names.
+ACTIVITY_FIELD_NAMES: Final[Mapping[str, str]] = {
+    "title": "title",
+    "description": "description",
+    "status": "status",
+    "priority": "priority",
+    "type": "type",
+    "assignee_id": "assigneeId",
+    "tags": "tags",
+}
+
+
+def changed_fields(issue: Issue, changes: IssueChanges) -> dict[str, Any]:
+    """The fields `changes` would really move (tags normalized, "" unassigns)."""
+    given = changes.given()
+    if "tags" in given:
+        given["tags"] = normalize_tags(given["tags"])
+    if given.get("assignee_id") == "":
+        given["assignee_id"] = None
+    return {
+        name: value for name, value in given.items() if getattr(issue, name) != value
+    }
+
+
+def apply_changes(
+    issue: Issue, changes: IssueChanges, *, actor_id: str, now: datetime
+) -> UpdateResult:
+    """The issue after `changes`, and one activity listing every field that moved.
+
+    Pure: raises Conflict for a status move DESIGN.md does not allow. Entering
+    `resolved` sets `resolved_at`; leaving it clears it. Changing nothing returns
+    the issue as it was and no activity.
+    """
+    moved = changed_fields(issue, changes)
+    if not moved:
+        return UpdateResult(issue=issue, activity=None)
+    if "status" in moved:
+        check_status_move(issue.status, moved["status"])
+    field_changes = tuple(
+        FieldChange(
+            field=ACTIVITY_FIELD_NAMES[name],
+            old_value=_stored(getattr(issue, name)),
+            new_value=_stored(value),
+        )
+        for name, value in moved.items()
+    )
+    updated = replace(issue, **moved, updated_at=now, version=issue.version + 1)
+    if "status" in moved:
+        if moved["status"] is Status.RESOLVED:
+            updated = replace(updated, resolved_at=now)
+        elif issue.status is Status.RESOLVED:
+            updated = replace(updated, resolved_at=None)
+    if "status" in moved:
+        kind = ActivityType.STATUS_CHANGED
+    elif "assignee_id" in moved:
+        kind = ActivityType.ASSIGNED
+    else:
+        kind = ActivityType.UPDATED
+    activity = Activity(
+        type=kind, user_id=actor_id, changes=field_changes, created_at=now
+    )
+    return UpdateResult(issue=updated, activity=activity, changes=field_changes)
+
+
+def new_issue(
+    data: NewIssue, *, issue_id: str, reporter_id: str, now: datetime
+) -> Issue:
+    """The issue `data` creates, with its defaults and timestamps."""
+    return Issue(
+        id=issue_id,
+        title=data.title,
+        description=data.description,
+        status=Status.OPEN,
+        priority=data.priority,
+        type=data.type,
+        reporter_id=reporter_id,
+        assignee_id=data.assignee_id or None,
+        tags=normalize_tags(data.tags),
+        created_at=now,
+        updated_at=now,
+        fingerprint=data.fingerprint or None,
+        occurrence_count=1,
+        first_seen_at=now,
+        last_seen_at=now,
+        version=1,
+    )

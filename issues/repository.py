@@ -1,0 +1,891 @@
+"""Issues, comments and activities in Firestore: the only module that touches it.
+
+Document field names live here and nowhere else. Documents the Flask app wrote
+read back: snake_case fallbacks (`reporter_id`, `assignee_id`, `author_id`,
+`user_id`), ISO-string timestamps and missing optional fields. A document that
+cannot be read is logged and skipped in lists, and reported as such by `get`.
+
+Every call passes `call_options()`, so none waits on the library's defaults, and
+transient store failures become `StoreUnavailable` (503).
+"""
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol, TypeAlias
+
+from google.api_core import exceptions as google_exceptions
+from google.auth import exceptions as google_auth_exceptions
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.document import DocumentReference
+from google.cloud.firestore_v1.query import Query
+from google.cloud.firestore_v1.transaction import Transaction
+
+from issues.domain import (
+    PAGE_MAX,
+    Activity,
+    ActivityType,
+    Comment,
+    FieldChange,
+    Issue,
+    IssueFilters,
+    IssueType,
+    Page,
+    Priority,
+    Sort,
+    Status,
+    UpdateResult,
+)
+from issuetracker.errors import (
+    ApplicationError,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+)
+from issuetracker.firestore import call_options, get_client
+
+logger = logging.getLogger(__name__)
+
+Snapshot: TypeAlias = DocumentSnapshot[Any]
+
+ISSUES: Final = "issues"
+COMMENTS: Final = "comments"
+ACTIVITIES: Final = "activities"
+
+# Issue document fields.
+TITLE, DESCRIPTION, STATUS, PRIORITY, TYPE = (
+    "title",
+    "description",
+    "status",
+    "priority",
+    "type",
+)
+REPORTER, ASSIGNEE, TAGS, ATTACHMENTS = (
+    "reporterId",
+    "assigneeId",
+    "tags",
+    "attachments",
+)
+CREATED, UPDATED, RESOLVED = "createdAt", "updatedAt", "resolvedAt"
+FINGERPRINT, OCCURRENCES = "fingerprint", "occurrenceCount"
+FIRST_SEEN, LAST_SEEN = "firstSeenAt", "lastSeenAt"
+COMMENT_COUNT, WATCHERS, VERSION = "commentCount", "watcherIds", "version"
+# Added for queries: the normalized search words and a sortable priority.
+SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
+# Comment and activity document fields.
+ISSUE_ID, AUTHOR, CONTENT = "issueId", "authorId", "content"
+USER, CHANGES = "userId", "changes"
+DOCUMENT_ID: Final = "__name__"
+
+# The Flask app's snake_case spellings, read when the camelCase field is absent.
+LEGACY_NAMES: Final[Mapping[str, str]] = {
+    REPORTER: "reporter_id",
+    ASSIGNEE: "assignee_id",
+    AUTHOR: "author_id",
+    USER: "user_id",
+    ISSUE_ID: "issue_id",
+    CREATED: "created_at",
+    UPDATED: "updated_at",
+    RESOLVED: "resolved_at",
+}
+
+# Domain field -> issue document field, for partial writes.
+ISSUE_FIELDS: Final[Mapping[str, str]] = {
+    "title": TITLE,
+    "description": DESCRIPTION,
+    "status": STATUS,
+    "priority": PRIORITY,
+    "type": TYPE,
+    "assignee_id": ASSIGNEE,
+    "tags": TAGS,
+    "updated_at": UPDATED,
+    "resolved_at": RESOLVED,
+    "version": VERSION,
+}
+
+# How each sort orders the collection; the document id breaks ties.
+SORT_ORDERS: Final[Mapping[Sort, tuple[tuple[str, str], ...]]] = {
+    Sort.NEWEST: ((CREATED, Query.DESCENDING),),
+    Sort.OLDEST: ((CREATED, Query.ASCENDING),),
+    Sort.UPDATED: ((UPDATED, Query.DESCENDING),),
+    Sort.PRIORITY: ((PRIORITY_RANK, Query.DESCENDING), (CREATED, Query.DESCENDING)),
+}
+# A list page with a filter the query cannot express reads at most this many rows.
+SCAN_MAX: Final = 500
+SCAN_FACTOR: Final = 5
+# Deletes go in batches of this many writes (Firestore allows 500).
+DELETE_BATCH: Final = 400
+TRANSACTION_ATTEMPTS: Final = 5
+
+_TRANSIENT = (
+    google_exceptions.ServiceUnavailable,
+    google_exceptions.DeadlineExceeded,
+    google_exceptions.GatewayTimeout,
+    google_exceptions.RetryError,
+    google_exceptions.InternalServerError,
+    google_exceptions.Unknown,
+    google_exceptions.TooManyRequests,
+    google_exceptions.Cancelled,
+    google_exceptions.Aborted,
+    google_auth_exceptions.TransportError,
+)
+
+
+class MalformedDocument(ApplicationError):
+    """A stored document this code cannot read (logged; never a client's fault)."""
+
+    status, code, title = 500, "malformed_document", "Stored document unreadable"
+
+
+@contextlib.contextmanager
+def store_errors(what: str) -> Iterator[None]:
+    """Turn transient Firestore failures into StoreUnavailable, logged once."""
+    try:
+        yield
+    except _TRANSIENT as error:
+        logger.warning(
+            "Firestore unavailable while %s: %s: %s", what, type(error).__name__, error
+        )
+        raise StoreUnavailable(
+            "The issue store did not answer in time; try again shortly."
+        ) from error
+
+
+class BoundedTransaction(Transaction):
+    """A transaction whose begin, commit and rollback calls have deadlines too.
+
+    The library sends those three without a timeout, so an unreachable store would
+    hold a worker for its default minute; these overrides pass `call_options()`.
+    Commit is not retried: a conflict (Aborted) reruns the whole function instead.
+    """
+
+    def _begin(self, retry_id: bytes | None = None) -> None:
+        if self.in_progress:
+            raise ValueError("Transaction already begun.")
+        response = self._client._firestore_api.begin_transaction(
+            request={
+                "database": self._client._database_string,
+                "options": self._options_protobuf(retry_id),
+            },
+            metadata=self._client._rpc_metadata,
+            **call_options(),
+        )
+        self._id = response.transaction
+
+    def _commit(self) -> list[Any]:
+        if not self.in_progress:
+            raise ValueError("No transaction in progress.")
+        options = call_options()
+        response = self._client._firestore_api.commit(
+            request={
+                "database": self._client._database_string,
+                "writes": self._write_pbs,
+                "transaction": self._id,
+            },
+            metadata=self._client._rpc_metadata,
+            timeout=options["timeout"],
+            retry=None,
+        )
+        self._clean_up()
+        self.write_results = list(response.write_results)
+        self.commit_time = response.commit_time
+        return self.write_results
+
+    def _rollback(self) -> None:
+        if not self.in_progress:
+            raise ValueError("No transaction in progress.")
+        try:
+            self._client._firestore_api.rollback(
+                request={
+                    "database": self._client._database_string,
+                    "transaction": self._id,
+                },
+                metadata=self._client._rpc_metadata,
+                timeout=call_options()["timeout"],
+                retry=None,
+            )
+        except _TRANSIENT:
+            logger.warning("Could not roll back a transaction; it will expire.")
+        finally:
+            self._clean_up()
+
+
+# --- values -----------------------------------------------------------------------
+
+
+def _timestamp(value: Any, name: str) -> datetime | None:
+    """A stored timestamp (Firestore timestamp or the old app's ISO text) in UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise ValueError(f"{name} is not a timestamp: {value!r}") from error
+    else:
+        raise ValueError(f"{name} is not a timestamp: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(parsed.timestamp(), UTC).replace(
+        microsecond=parsed.microsecond
+    )
+
+
+def _get(data: Mapping[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if value is None and name in LEGACY_NAMES:
+        value = data.get(LEGACY_NAMES[name])
+    return value
+
+
+def _text(data: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = _get(data, name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not text: {value!r}")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], name: str) -> str | None:
+    return _text(data, name) or None
+
+
+def _int(data: Mapping[str, Any], name: str, default: int) -> int:
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} is not a number: {value!r}")
+    return value
+
+
+def _texts(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = data.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} is not a list of text: {value!r}")
+    return tuple(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """A stored value as plain JSON-able Python (timestamps as ISO text)."""
+    if isinstance(value, datetime):
+        stamp = _timestamp(value, "value")
+        return stamp.isoformat() if stamp else None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, DocumentReference):
+        return value.path
+    return value
+
+
+def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
+    """Read an issue document, old formats included; ValueError when unreadable."""
+    attachments = data.get(ATTACHMENTS) or []
+    if not isinstance(attachments, list) or not all(
+        isinstance(item, Mapping) for item in attachments
+    ):
+        raise ValueError(f"attachments is not a list of maps: {attachments!r}")
+    created = _timestamp(_get(data, CREATED), CREATED)
+    return Issue(
+        id=issue_id,
+        title=_text(data, TITLE),
+        description=_text(data, DESCRIPTION),
+        status=Status(_text(data, STATUS, Status.OPEN)),
+        priority=Priority(_text(data, PRIORITY, Priority.MEDIUM)),
+        type=IssueType(_text(data, TYPE, IssueType.TASK)),
+        reporter_id=_text(data, REPORTER),
+        assignee_id=_optional_text(data, ASSIGNEE),
+        tags=_texts(data, TAGS),
+        attachments=tuple(_json_safe(item) for item in attachments),
+        created_at=created,
+        updated_at=_timestamp(_get(data, UPDATED), UPDATED) or created,
+        resolved_at=_timestamp(_get(data, RESOLVED), RESOLVED),
+        fingerprint=_optional_text(data, FINGERPRINT),
+        occurrence_count=_int(data, OCCURRENCES, 1),
+        first_seen_at=_timestamp(data.get(FIRST_SEEN), FIRST_SEEN) or created,
+        last_seen_at=_timestamp(data.get(LAST_SEEN), LAST_SEEN) or created,
+        comment_count=_int(data, COMMENT_COUNT, 0),
+        watcher_ids=_texts(data, WATCHERS),
+        version=_int(data, VERSION, 0),
+    )
+
+
+def issue_to_document(issue: Issue) -> dict[str, Any]:
+    """The full document of a new issue, with the fields queries need."""
+    return {
+        TITLE: issue.title,
+        DESCRIPTION: issue.description,
+        STATUS: str(issue.status),
+        PRIORITY: str(issue.priority),
+        TYPE: str(issue.type),
+        REPORTER: issue.reporter_id,
+        ASSIGNEE: issue.assignee_id,
+        TAGS: list(issue.tags),
+        ATTACHMENTS: [dict(item) for item in issue.attachments],
+        CREATED: issue.created_at,
+        UPDATED: issue.updated_at,
+        RESOLVED: issue.resolved_at,
+        FINGERPRINT: issue.fingerprint,
+        OCCURRENCES: issue.occurrence_count,
+        FIRST_SEEN: issue.first_seen_at,
+        LAST_SEEN: issue.last_seen_at,
+        COMMENT_COUNT: issue.comment_count,
+        WATCHERS: list(issue.watcher_ids),
+        VERSION: issue.version,
+        SEARCH_WORDS: issue.search_words,
+        PRIORITY_RANK: issue.priority.rank,
+    }
+
+
+def _repairs(data: Mapping[str, Any], issue: Issue) -> dict[str, Any]:
+    """What an old document lacks for queries; written along with any update."""
+    fixes: dict[str, Any] = {}
+    if data.get(REPORTER) is None and issue.reporter_id:
+        fixes[REPORTER] = issue.reporter_id
+    if data.get(ASSIGNEE) is None and issue.assignee_id:
+        fixes[ASSIGNEE] = issue.assignee_id
+    for name, value in (
+        (CREATED, issue.created_at),
+        (UPDATED, issue.updated_at),
+        (RESOLVED, issue.resolved_at),
+    ):
+        if value is not None and not isinstance(data.get(name), datetime):
+            fixes[name] = value
+    return fixes
+
+
+def comment_from_document(
+    comment_id: str, issue_id: str, data: Mapping[str, Any]
+) -> Comment:
+    """Read a comment document, old formats included."""
+    return Comment(
+        id=comment_id,
+        issue_id=_text(data, ISSUE_ID) or issue_id,
+        author_id=_text(data, AUTHOR),
+        content=_text(data, CONTENT),
+        created_at=_timestamp(_get(data, CREATED), CREATED),
+        updated_at=_timestamp(_get(data, UPDATED), UPDATED),
+    )
+
+
+def activity_from_document(activity_id: str, data: Mapping[str, Any]) -> Activity:
+    """Read an activity document, old formats (text old/new values) included."""
+    raw_changes = data.get(CHANGES) or []
+    if not isinstance(raw_changes, list):
+        raise ValueError(f"changes is not a list: {raw_changes!r}")
+    changes = tuple(
+        FieldChange(
+            field=str(item.get("field", "")),
+            old_value=_json_safe(item.get("oldValue")),
+            new_value=_json_safe(item.get("newValue")),
+        )
+        for item in raw_changes
+        if isinstance(item, Mapping)
+    )
+    return Activity(
+        id=activity_id,
+        type=ActivityType(_text(data, TYPE, ActivityType.UPDATED)),
+        user_id=_text(data, USER),
+        changes=changes,
+        created_at=_timestamp(_get(data, CREATED), CREATED),
+    )
+
+
+def activity_to_document(activity: Activity) -> dict[str, Any]:
+    """An activity as stored."""
+    return {
+        TYPE: str(activity.type),
+        USER: activity.user_id,
+        CHANGES: [
+            {"field": c.field, "oldValue": c.old_value, "newValue": c.new_value}
+            for c in activity.changes
+        ],
+        CREATED: activity.created_at,
+    }
+
+
+# --- cursors ----------------------------------------------------------------------
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.astimezone(UTC).isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return datetime.fromisoformat(value["t"])
+    return value
+
+
+def _query_key(parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+
+def encode_cursor(key: str, values: Sequence[Any]) -> str:
+    """An opaque cursor: the last row's sort values, bound to its query."""
+    raw = json.dumps({"k": key, "v": [_encode_value(v) for v in values]})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key: str, size: int) -> list[Any]:
+    """The sort values in `cursor`; 400 naming `cursor` when it is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        values = [_decode_value(v) for v in payload["v"]]
+        valid = payload["k"] == key and len(values) == size
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise InvalidInput(
+            "The cursor is not valid for this list; start again without it.",
+            errors={"cursor": ["Use the `next` link of the same list."]},
+        )
+    return values
+
+
+def _row_values(snapshot: Snapshot, orders: Sequence[tuple[str, str]]) -> list[Any]:
+    data = snapshot.to_dict() or {}
+    return [data.get(name) for name, _ in orders] + [snapshot.id]
+
+
+# --- queries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueQueryPlan:
+    """The Firestore query of a list page and what it must check row by row.
+
+    Firestore allows one array-contains per query, so with a tag and search
+    words (or several search words) the query holds one of them and `residual`
+    holds the rest, checked on each row read.
+    """
+
+    query: Query
+    orders: tuple[tuple[str, str], ...]
+    residual_words: tuple[str, ...]
+    residual_tag: str | None
+    key: str
+
+    @property
+    def has_residual(self) -> bool:
+        """Whether rows read may still be left out of the page."""
+        return bool(self.residual_words or self.residual_tag)
+
+    def keeps(self, data: Mapping[str, Any]) -> bool:
+        """Whether a row read passes the conditions the query could not hold."""
+        words = set(data.get(SEARCH_WORDS) or ())
+        tags = data.get(TAGS) or ()
+        return all(word in words for word in self.residual_words) and (
+            self.residual_tag is None or self.residual_tag in tags
+        )
+
+
+def plan_issue_query(
+    collection: Any, filters: IssueFilters, cursor: str | None
+) -> IssueQueryPlan:
+    """Build the one query a list page runs (without its limit)."""
+    if (filters.created_after or filters.created_before) and filters.sort not in {
+        Sort.NEWEST,
+        Sort.OLDEST,
+    }:
+        raise InvalidInput(
+            "created_after and created_before work with sort=newest or oldest.",
+            errors={"sort": ["Use newest or oldest with a created range."]},
+        )
+    query: Query = collection
+    equals = (
+        (STATUS, filters.status),
+        (PRIORITY, filters.priority),
+        (TYPE, filters.type),
+        (ASSIGNEE, filters.assignee_id),
+        (REPORTER, filters.reporter_id),
+    )
+    for name, value in equals:
+        if value is not None:
+            query = query.where(filter=FieldFilter(name, "==", str(value)))
+    residual_words: tuple[str, ...] = ()
+    residual_tag: str | None = None
+    if filters.tag is not None:
+        query = query.where(filter=FieldFilter(TAGS, "array_contains", filters.tag))
+        residual_words = filters.words
+    elif filters.words:
+        # The longest word is likely the rarest: it narrows the scan the most.
+        key_word = max(filters.words, key=len)
+        query = query.where(
+            filter=FieldFilter(SEARCH_WORDS, "array_contains", key_word)
+        )
+        residual_words = tuple(w for w in filters.words if w != key_word)
+    if filters.created_after is not None:
+        query = query.where(filter=FieldFilter(CREATED, ">=", filters.created_after))
+    if filters.created_before is not None:
+        query = query.where(filter=FieldFilter(CREATED, "<", filters.created_before))
+    orders = SORT_ORDERS[filters.sort]
+    for name, direction in orders:
+        query = query.order_by(name, direction=direction)
+    query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
+    key = _query_key(("issues", filters))
+    if cursor:
+        values = decode_cursor(cursor, key, len(orders) + 1)
+        query = query.start_after(values)
+    return IssueQueryPlan(
+        query=query,
+        orders=orders,
+        residual_words=residual_words,
+        residual_tag=residual_tag,
+        key=key,
+    )
+
+
+def _ordered_page(
+    query: Query,
+    *,
+    orders: tuple[tuple[str, str], ...],
+    key: str,
+    limit: int,
+    cursor: str | None,
+    read: Callable[[Snapshot], Any],
+    keeps: Callable[[Mapping[str, Any]], bool] | None = None,
+    what: str,
+) -> Page[Any]:
+    """Run one query for one page; `read` returns None for rows to skip."""
+    for name, direction in orders:
+        query = query.order_by(name, direction=direction)
+    query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
+    if cursor:
+        query = query.start_after(decode_cursor(cursor, key, len(orders) + 1))
+    return _run_page(
+        query, orders=orders, key=key, limit=limit, read=read, keeps=keeps, what=what
+    )
+
+
+def _run_page(
+    query: Query,
+    *,
+    orders: tuple[tuple[str, str], ...],
+    key: str,
+    limit: int,
+    read: Callable[[Snapshot], Any],
+    keeps: Callable[[Mapping[str, Any]], bool] | None,
+    what: str,
+) -> Page[Any]:
+    fetch = (
+        limit + 1
+        if keeps is None
+        else min(max(limit * SCAN_FACTOR, limit + 1), SCAN_MAX)
+    )
+    with store_errors(what):
+        rows = list(query.limit(fetch).stream(**call_options()))
+    items: list[Any] = []
+    consumed = 0
+    for row in rows:
+        if len(items) == limit:
+            break
+        consumed += 1
+        if keeps is not None and not keeps(row.to_dict() or {}):
+            continue
+        item = read(row)
+        if item is not None:
+            items.append(item)
+    more = consumed < len(rows) or len(rows) == fetch
+    next_cursor = (
+        encode_cursor(key, _row_values(rows[consumed - 1], orders))
+        if more and consumed
+        else None
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+# --- the repository ----------------------------------------------------------------
+
+
+Mutation = Callable[[Issue], UpdateResult]
+
+
+class IssueRepository(Protocol):
+    """The issue store, as the services see it."""
+
+    def new_id(self) -> str:
+        """A fresh issue id."""
+
+    def add(self, *, issue: Issue, activity: Activity) -> Issue:
+        """Store a new issue and its `created` activity together."""
+
+    def get(self, issue_id: str) -> Issue | None:
+        """The issue, or None when there is none."""
+
+    def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
+        """Read, change (by the pure `mutate`) and write one issue atomically."""
+
+    def delete(self, *, issue_id: str) -> bool:
+        """Remove the issue with its comments and activities; False if absent."""
+
+    def list_page(
+        self, *, filters: IssueFilters, limit: int, cursor: str | None
+    ) -> Page[Issue]:
+        """One page of issues matching `filters`, in their sort order."""
+
+    def count(self, *, filters: IssueFilters) -> int:
+        """How many issues match the equality filters (an aggregation query)."""
+
+    def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
+        """Store a comment, its activity and the issue's new comment count."""
+
+    def comments_page(
+        self, *, issue_id: str, limit: int, cursor: str | None
+    ) -> Page[Comment]:
+        """One page of an issue's comments, oldest first."""
+
+    def activities_page(
+        self, *, issue_id: str, limit: int, cursor: str | None
+    ) -> Page[Activity]:
+        """One page of an issue's history, oldest first."""
+
+
+class FirestoreIssueRepository:
+    """`IssueRepository` over the `issues` collection and its subcollections."""
+
+    def __init__(self, client: firestore.Client | None = None) -> None:
+        self.client = client or get_client()
+        self.issues = self.client.collection(ISSUES)
+
+    def new_id(self) -> str:
+        """A fresh random document id (Firestore's own generator, no call)."""
+        return str(self.issues.document().id)
+
+    def add(self, *, issue: Issue, activity: Activity) -> Issue:
+        """One batch: the issue (must not exist) and its `created` activity."""
+        ref = self.issues.document(issue.id)
+        batch = self.client.batch()
+        batch.create(ref, issue_to_document(issue))
+        batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
+        with store_errors("creating an issue"):
+            batch.commit(**call_options())
+        return issue
+
+    def _read(self, snapshot: Snapshot) -> Issue:
+        try:
+            return issue_from_document(snapshot.id, snapshot.to_dict() or {})
+        except ValueError as error:
+            logger.error("Issue %s cannot be read: %s", snapshot.id, error)
+            raise MalformedDocument(
+                f"Issue {snapshot.id} is stored in a form this tracker cannot read."
+            ) from error
+
+    def _read_or_skip(self, snapshot: Snapshot) -> Issue | None:
+        try:
+            return issue_from_document(snapshot.id, snapshot.to_dict() or {})
+        except ValueError as error:
+            logger.error("Issue %s skipped in a list: %s", snapshot.id, error)
+            return None
+
+    def get(self, issue_id: str) -> Issue | None:
+        """One document read."""
+        with store_errors("reading an issue"):
+            snapshot = self.issues.document(issue_id).get(**call_options())
+        return self._read(snapshot) if snapshot.exists else None
+
+    def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
+        """A transaction: read the issue, apply `mutate`, write it and its activity.
+
+        `mutate` must be pure (Firestore may run it again on contention); errors it
+        raises leave nothing written.
+        """
+        ref = self.issues.document(issue_id)
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> UpdateResult:
+            snapshot = ref.get(transaction=transaction, **call_options())
+            if not snapshot.exists:
+                raise NotFound("No issue with this id.")
+            data = snapshot.to_dict() or {}
+            current = self._read(snapshot)
+            result = mutate(current)
+            if result.activity is None:
+                return result
+            before, after = current, result.issue
+            writes = _repairs(data, current)
+            writes.update(
+                {
+                    ISSUE_FIELDS[name]: _stored_field(getattr(after, name))
+                    for name in ISSUE_FIELDS
+                    if getattr(before, name) != getattr(after, name)
+                }
+            )
+            writes[VERSION] = after.version
+            writes[SEARCH_WORDS] = after.search_words
+            writes[PRIORITY_RANK] = after.priority.rank
+            transaction.update(ref, writes)
+            transaction.set(
+                ref.collection(ACTIVITIES).document(),
+                activity_to_document(result.activity),
+            )
+            return result
+
+        transaction = BoundedTransaction(self.client, max_attempts=TRANSACTION_ATTEMPTS)
+        with store_errors("updating an issue"):
+            try:
+                return run(transaction)  # type: ignore[no-any-return]
+            except ValueError as error:
+                if isinstance(error.__cause__, google_exceptions.Aborted):
+                    raise StoreUnavailable(
+                        "The issue is being changed by many callers; try again."
+                    ) from error
+                raise
+
+    def delete(self, *, issue_id: str) -> bool:
+        """Delete comments and activities in batches, then the issue itself."""
+        ref = self.issues.document(issue_id)
+        with store_errors("deleting an issue"):
+            if not ref.get(field_paths=[VERSION], **call_options()).exists:
+                return False
+            for name in (COMMENTS, ACTIVITIES):
+                sub = ref.collection(name)
+                while True:
+                    rows = list(
+                        sub.select([]).limit(DELETE_BATCH).stream(**call_options())
+                    )
+                    if not rows:
+                        break
+                    batch = self.client.batch()
+                    for row in rows:
+                        batch.delete(row.reference)
+                    batch.commit(**call_options())
+            ref.delete(**call_options())
+        return True
+
+    def list_page(
+        self, *, filters: IssueFilters, limit: int, cursor: str | None
+    ) -> Page[Issue]:
+        """One query, `limit` (+1 to see if there is more) rows, no offsets."""
+        plan = plan_issue_query(self.issues, filters, cursor)
+        return _run_page(
+            plan.query,
+            orders=plan.orders,
+            key=plan.key,
+            limit=min(limit, PAGE_MAX),
+            read=self._read_or_skip,
+            keeps=plan.keeps if plan.has_residual else None,
+            what="listing issues",
+        )
+
+    def count(self, *, filters: IssueFilters) -> int:
+        """An aggregation query over the equality filters; no documents read."""
+        query: Query = self.issues  # type: ignore[assignment]
+        for name, value in (
+            (STATUS, filters.status),
+            (PRIORITY, filters.priority),
+            (TYPE, filters.type),
+            (ASSIGNEE, filters.assignee_id),
+            (REPORTER, filters.reporter_id),
+        ):
+            if value is not None:
+                query = query.where(filter=FieldFilter(name, "==", str(value)))
+        with store_errors("counting issues"):
+            result = query.count(alias="n").get(**call_options())
+        return int(result[0][0].value)  # type: ignore[index]
+
+    def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
+        """One batch: comment, `commented` activity, counter and updatedAt."""
+        ref = self.issues.document(comment.issue_id)
+        comment_ref = ref.collection(COMMENTS).document()
+        batch = self.client.batch()
+        batch.create(
+            comment_ref,
+            {
+                ISSUE_ID: comment.issue_id,
+                AUTHOR: comment.author_id,
+                CONTENT: comment.content,
+                CREATED: comment.created_at,
+                UPDATED: comment.updated_at,
+            },
+        )
+        batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
+        batch.update(
+            ref,
+            {COMMENT_COUNT: firestore.Increment(1), UPDATED: comment.created_at},
+        )
+        with store_errors("adding a comment"):
+            try:
+                batch.commit(**call_options())
+            except google_exceptions.NotFound as error:
+                raise NotFound("No issue with this id.") from error
+        return Comment(
+            id=comment_ref.id,
+            issue_id=comment.issue_id,
+            author_id=comment.author_id,
+            content=comment.content,
+            created_at=comment.created_at,
+            updated_at=comment.updated_at,
+        )
+
+    def _sub_page(
+        self,
+        issue_id: str,
+        name: str,
+        read: Callable[[Snapshot], Any],
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Any]:
+        return _ordered_page(
+            self.issues.document(issue_id).collection(name),
+            orders=((CREATED, Query.ASCENDING),),
+            key=_query_key((name, issue_id)),
+            limit=min(limit, PAGE_MAX),
+            cursor=cursor,
+            read=read,
+            what=f"listing {name}",
+        )
+
+    def comments_page(
+        self, *, issue_id: str, limit: int, cursor: str | None
+    ) -> Page[Comment]:
+        """Oldest first; unreadable comments are logged and skipped."""
+
+        def read(row: Snapshot) -> Comment | None:
+            try:
+                return comment_from_document(row.id, issue_id, row.to_dict() or {})
+            except ValueError as error:
+                logger.error("Comment %s/%s skipped: %s", issue_id, row.id, error)
+                return None
+
+        return self._sub_page(issue_id, COMMENTS, read, limit, cursor)
+
+    def activities_page(
+        self, *, issue_id: str, limit: int, cursor: str | None
+    ) -> Page[Activity]:
+        """Oldest first; unreadable activities are logged and skipped."""
+
+        def read(row: Snapshot) -> Activity | None:
+            try:
+                return activity_from_document(row.id, row.to_dict() or {})
+            except ValueError as error:
+                logger.error("Activity %s/%s skipped: %s", issue_id, row.id, error)
+                return None
+
+        return self._sub_page(issue_id, ACTIVITIES, read, limit, cursor)
+
+
+def _stored_field(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Status | Priority | IssueType):
+        return str(value)
+    return value

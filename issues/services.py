@@ -1,0 +1,269 @@
+"""Issue use cases for the API, the portal and commands: one function per action.
+
+Every function takes keyword-only arguments, checks the caller's role through
+`accounts.permissions` (the matrix of DESIGN.md), and raises the errors of
+`issuetracker.errors`: NotFound (404) for what the caller may not see, Forbidden
+(403) for what the role may not do, InvalidInput (400), Conflict (409) for a
+status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
+version and StoreUnavailable (503) when Firestore does not answer.
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.permissions import require, user_can
+from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role
+from issues.domain import (
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    STATUS_MOVES,
+    Activity,
+    ActivityType,
+    Comment,
+    Issue,
+    IssueChanges,
+    IssueFilters,
+    NewIssue,
+    Page,
+    Status,
+    UpdateResult,
+    apply_changes,
+    changed_fields,
+    is_close_or_reopen,
+    new_issue,
+)
+from issues.repository import FirestoreIssueRepository, IssueRepository
+from issuetracker.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+
+Actor = AbstractBaseUser | AnonymousUser
+
+
+def issue_repository() -> IssueRepository:
+    """The store the services use (Firestore; the client is shared per process)."""
+    return FirestoreIssueRepository()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _actor_id(actor: Actor) -> str:
+    return str(getattr(actor, "actor_id", ""))
+
+
+def _role(actor: Actor) -> str:
+    return str(getattr(actor, "role", ""))
+
+
+def _check_limit(limit: int) -> int:
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput(
+            f"limit is between 1 and {PAGE_MAX}.",
+            errors={"limit": [f"Give 1 to {PAGE_MAX}."]},
+        )
+    return limit
+
+
+def _visible(actor: Actor, issue: Issue | None) -> Issue:
+    """The issue if the caller may read it; 404 when absent or not theirs to see."""
+    if issue is None or not user_can(actor, Action.READ, owner_id=issue.reporter_id):
+        raise NotFound("No issue with this id.")
+    return issue
+
+
+# --- issues ------------------------------------------------------------------------
+
+
+def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
+    """Create an open issue reported by `actor`, with its `created` activity.
+
+    Defaults (DESIGN.md): type task, priority medium, tags []. Viewers get 403.
+    """
+    require(actor, Action.CREATE)
+    repo = issue_repository()
+    now = _now()
+    issue = new_issue(
+        data, issue_id=repo.new_id(), reporter_id=_actor_id(actor), now=now
+    )
+    activity = Activity(
+        type=ActivityType.CREATED, user_id=issue.reporter_id, created_at=now
+    )
+    return repo.add(issue=issue, activity=activity)
+
+
+def issue_get(*, actor: Actor, issue_id: str) -> Issue:
+    """One issue; 404 when absent or when a service asks for another's issue."""
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    return _visible(actor, issue_repository().get(issue_id))
+
+
+def issue_list(
+    *,
+    actor: Actor,
+    filters: IssueFilters,
+    limit: int = PAGE_DEFAULT,
+    cursor: str | None = None,
+) -> Page[Issue]:
+    """One page of issues; `cursor` is the previous page's `next_cursor`.
+
+    One Firestore query per page. A service sees only the issues it reported.
+    """
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    _check_limit(limit)
+    if not user_can(actor, Action.READ):  # an OWN grant: its own issues only
+        own = _actor_id(actor)
+        if filters.reporter_id not in (None, own):
+            return Page(items=[])
+        filters = replace(filters, reporter_id=own)
+    return issue_repository().list_page(filters=filters, limit=limit, cursor=cursor)
+
+
+def issue_count(*, actor: Actor, filters: IssueFilters) -> int:
+    """How many issues match the equality filters (status, priority, type,
+    assignee, reporter): one aggregation query, no documents read."""
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    if not user_can(actor, Action.READ):
+        filters = replace(filters, reporter_id=_actor_id(actor))
+    return issue_repository().count(filters=filters)
+
+
+def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
+    """Raise Forbidden unless the role may make these changes to this issue."""
+    owner = issue.reporter_id
+    if user_can(actor, Action.EDIT):
+        return
+    if user_can(actor, Action.EDIT, owner_id=owner):
+        allowed = OWN_EDITABLE_FIELDS.get(Role(_role(actor)), frozenset())
+        refused = sorted(set(moved) - allowed)
+        if refused:
+            raise Forbidden(
+                f"Your role may change only {', '.join(sorted(allowed))} of its own "
+                f"issues, not {', '.join(refused)}.",
+                errors={name: ["Not editable by your role."] for name in refused},
+            )
+        return
+    if is_close_or_reopen(issue, moved) and user_can(
+        actor, Action.CLOSE_OR_REOPEN, owner_id=owner
+    ):
+        return
+    raise Forbidden("Your role does not allow this change.")
+
+
+def issue_update(
+    *,
+    actor: Actor,
+    issue_id: str,
+    changes: IssueChanges,
+    expected_version: int | None = None,
+) -> UpdateResult:
+    """Apply a partial update in one Firestore transaction.
+
+    Writes the issue (version + 1) and one activity with every field's old and new
+    value, or nothing when no field moves. `expected_version` (from `If-Match`)
+    that is not the stored one gives 412 and writes nothing. Status moves and
+    `resolvedAt` follow DESIGN.md (409 otherwise). Testers may only close or
+    reopen a resolved issue; services may change status and priority of their own.
+    """
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    actor_id = _actor_id(actor)
+    now = _now()
+
+    def mutate(issue: Issue) -> UpdateResult:
+        _visible(actor, issue)
+        if expected_version is not None and expected_version != issue.version:
+            raise PreconditionFailed(
+                f"The issue is at version {issue.version}, not {expected_version}; "
+                "read it again and retry."
+            )
+        _check_edit(actor, issue, changed_fields(issue, changes))
+        return apply_changes(issue, changes, actor_id=actor_id, now=now)
+
+    return issue_repository().update(issue_id=issue_id, mutate=mutate)
+
+
+def issue_delete(*, actor: Actor, issue_id: str) -> None:
+    """Delete an issue with its comments and activities (admins only)."""
+    repo = issue_repository()
+    _visible(actor, repo.get(issue_id))
+    require(actor, Action.DELETE)
+    if not repo.delete(issue_id=issue_id):
+        raise NotFound("No issue with this id.")
+
+
+def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
+    """The statuses `actor` may move `issue` to now (for the portal's form)."""
+    return [
+        status
+        for status in sorted(STATUS_MOVES[issue.status])
+        if _may(actor, issue, {"status": status})
+    ]
+
+
+def editable_fields(*, actor: Actor, issue: Issue) -> frozenset[str]:
+    """The fields (domain names) `actor` may change on `issue`, status aside."""
+    names = {"title", "description", "priority", "type", "assignee_id", "tags"}
+    return frozenset(name for name in names if _may(actor, issue, {name: object()}))
+
+
+def _may(actor: Actor, issue: Issue, moved: dict[str, Any]) -> bool:
+    try:
+        _check_edit(actor, issue, moved)
+    except Forbidden:
+        return False
+    return True
+
+
+# --- comments and history ------------------------------------------------------------
+
+
+def comment_add(*, actor: Actor, issue_id: str, content: str) -> Comment:
+    """Add a comment by `actor`, its `commented` activity and +1 comment count."""
+    require(actor, Action.CREATE)
+    repo = issue_repository()
+    _visible(actor, repo.get(issue_id))
+    now = _now()
+    comment = Comment(
+        issue_id=issue_id,
+        author_id=_actor_id(actor),
+        content=content,
+        created_at=now,
+        updated_at=now,
+    )
+    activity = Activity(
+        type=ActivityType.COMMENTED, user_id=comment.author_id, created_at=now
+    )
+    return repo.add_comment(comment=comment, activity=activity)
+
+
+def comment_list(
+    *,
+    actor: Actor,
+    issue_id: str,
+    limit: int = PAGE_MAX,
+    cursor: str | None = None,
+) -> Page[Comment]:
+    """One page of an issue's comments, oldest first."""
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    _check_limit(limit)
+    repo = issue_repository()
+    _visible(actor, repo.get(issue_id))
+    return repo.comments_page(issue_id=issue_id, limit=limit, cursor=cursor)
+
+
+def activity_list(
+    *,
+    actor: Actor,
+    issue_id: str,
+    limit: int = PAGE_MAX,
+    cursor: str | None = None,
+) -> Page[Activity]:
+    """One page of an issue's history, oldest first."""
+    require(actor, Action.READ, owner_id=_actor_id(actor))
+    _check_limit(limit)
+    repo = issue_repository()
+    _visible(actor, repo.get(issue_id))
+    return repo.activities_page(issue_id=issue_id, limit=limit, cursor=cursor)

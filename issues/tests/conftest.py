@@ -1,0 +1,62 @@
+"""Fixtures for the issues tests: users by role and issues made through services."""
+
+import pytest
+
+from issues import services
+from issues.domain import IssueType, NewIssue, Priority
+
+
+@pytest.fixture
+def store(firestore_db, db):
+    """An empty Firestore (emulator) and database for the test."""
+    return firestore_db
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role="admin")
+
+
+@pytest.fixture
+def developer(make_user):
+    return make_user(role="developer")
+
+
+@pytest.fixture
+def tester(make_user):
+    return make_user(role="tester")
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user(role="viewer")
+
+
+@pytest.fixture
+def service(make_user):
+    return make_user(role="service", username="workflow-consumer")
+
+
+@pytest.fixture
+def other_service(make_user):
+    return make_user(role="service", username="data-enrich")
+
+
+@pytest.fixture
+def make_issue(store):
+    """Create an issue through the service layer: `make_issue(actor, title=...)`."""
+
+    def make(actor, **fields):
+        data = NewIssue(
+            title=fields.pop("title", "Error in workflow"),
+            description=fields.pop("description", "Workflow failed at step X"),
+            type=IssueType(fields.pop("type", "bug")),
+            priority=Priority(fields.pop("priority", "high")),
+            assignee_id=fields.pop("assignee_id", None),
+            tags=tuple(fields.pop("tags", ())),
+            fingerprint=fields.pop("fingerprint", None),
+        )
+        assert not fields, f"unknown fields {fields}"
+        return services.issue_create(actor=actor, data=data)
+
+    return make

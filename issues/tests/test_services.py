@@ -2,6 +2,7 @@
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from issuetracker.errors import (
 )
 
 
-def history(actor, issue_id):
+def history(actor: Any, issue_id: str) -> list[Any]:
     return services.activity_list(actor=actor, issue_id=issue_id).items
 
 
@@ -88,7 +89,7 @@ def test_assigning_and_unassigning(developer, make_issue):
 def test_status_moves_and_resolved_at(developer, make_issue):
     issue = make_issue(developer)
 
-    def move(status):
+    def move(status: Status) -> Any:
         return services.issue_update(
             actor=developer, issue_id=issue.id, changes=IssueChanges(status=status)
         ).issue

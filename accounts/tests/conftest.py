@@ -107,7 +107,9 @@ def google_login(
             claims["email"] = email
         if verified is not None:
             claims["email_verified"] = verified
-        id_token = jwt.encode(claims, "signature-not-checked-over-direct-tls-to-google", algorithm="HS256")
+        id_token = jwt.encode(
+            claims, "signature-not-checked-over-direct-tls-to-google", algorithm="HS256"
+        )
         body = {"access_token": "at", "id_token": id_token, "expires_in": 3600}
         monkeypatch.setattr(
             DomainLockedSocialAccountAdapter,

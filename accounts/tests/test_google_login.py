@@ -101,7 +101,9 @@ def test_later_login_keeps_the_role_an_admin_gave(client, google_login):
     assert User.objects.get().role == Role.TESTER
 
 
-def test_first_login_attaches_to_a_user_added_beforehand(client, google_login, make_user):
+def test_first_login_attaches_to_a_user_added_beforehand(
+    client, google_login, make_user
+):
     added = make_user(role=Role.ADMIN, email="ada@quantory.app")
 
     response = google_login("Ada@Quantory.app")

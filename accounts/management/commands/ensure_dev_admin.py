@@ -27,6 +27,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `dev_admin_ensure` and print the sign-in link and credentials."""
+        if not services.dev_login_enabled():
+            # `make run` with DEBUG off still starts; there is just no local admin.
+            self.stdout.write(
+                "Development sign-in is off (DEBUG is off); sign in with Google."
+            )
+            return
         try:
             dev_admin = services.dev_admin_ensure(
                 password_file=settings.DATA_DIR / DEV_ADMIN_FILE

@@ -1,0 +1,222 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from accounts import services
+from accounts.models import User
+from accounts.roles import Role
+from issuetracker.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class TestServiceUserFor:
+    def test_creates_a_service_with_a_display_name_from_the_id(self):
+        user = services.service_user_for(service_id="workflow-consumer")
+
+        assert user.username == "workflow-consumer"
+        assert user.actor_id == "workflow-consumer"
+        assert user.role == Role.SERVICE
+        assert user.display_name == "Workflow Consumer"
+        assert not user.is_staff
+        assert not user.has_usable_password()
+
+    def test_returns_the_same_user_on_later_calls(self):
+        first = services.service_user_for(service_id="risk_engine.v2")
+
+        assert services.service_user_for(service_id="risk_engine.v2") == first
+        assert User.objects.count() == 1
+        assert first.display_name == "Risk Engine V2"
+
+    @pytest.mark.parametrize(
+        "service_id",
+        ["ada@quantory.app", "Ada@QUANTORY.APP", "bot@sub.quantory.app"],
+    )
+    def test_refuses_emails_on_an_allowed_domain(self, service_id):
+        with pytest.raises(Forbidden):
+            services.service_user_for(service_id=service_id)
+        assert not User.objects.exists()
+
+    def test_accepts_an_email_on_another_domain(self):
+        assert services.service_user_for(service_id="bot@example.com").role == "service"
+
+    @pytest.mark.parametrize("role", [r for r in Role if r != Role.SERVICE])
+    def test_refuses_the_name_of_a_non_service_user(self, make_user, role):
+        make_user(role=role, username="Admin")
+
+        with pytest.raises(Forbidden):
+            services.service_user_for(service_id="Admin")
+        with pytest.raises(Forbidden):
+            services.service_user_for(service_id="admin")
+
+    def test_refuses_a_deactivated_service(self, make_user):
+        make_user(role=Role.SERVICE, username="old-bot", is_active=False)
+
+        with pytest.raises(Forbidden):
+            services.service_user_for(service_id="old-bot")
+
+    @pytest.mark.parametrize("service_id", ["", "x" * 101, "has space", "semi;colon"])
+    def test_refuses_malformed_ids(self, service_id):
+        with pytest.raises(InvalidInput):
+            services.service_user_for(service_id=service_id)
+
+    def test_accepts_an_id_of_100_characters(self):
+        assert services.service_user_for(service_id="x" * 100).username == "x" * 100
+
+
+class TestActorForRequest:
+    def test_an_authenticated_caller_is_the_actor_whatever_it_claims(self, make_user):
+        developer = make_user(role=Role.DEVELOPER)
+
+        actor = services.actor_for_request(user=developer, claimed_id="other-service")
+
+        assert actor == developer
+        assert not User.objects.filter(username="other-service").exists()
+
+    def test_compat_on_makes_the_claimed_service_the_actor(self, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+
+        actor = services.actor_for_request(
+            user=AnonymousUser(), claimed_id="workflow-consumer"
+        )
+
+        assert actor.username == "workflow-consumer"
+        assert actor.role == Role.SERVICE
+
+    def test_compat_on_without_a_claimed_id_is_unauthenticated(self, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+
+        with pytest.raises(NotAuthenticated):
+            services.actor_for_request(user=AnonymousUser(), claimed_id=None)
+
+    def test_compat_on_cannot_impersonate_staff(self, settings, make_user):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+        make_user(role=Role.ADMIN, username="boss@quantory.app")
+
+        with pytest.raises(Forbidden):
+            services.actor_for_request(user=None, claimed_id="boss@quantory.app")
+
+    def test_compat_off_refuses_anonymous_callers(self, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = False
+
+        with pytest.raises(NotAuthenticated):
+            services.actor_for_request(user=AnonymousUser(), claimed_id="workflow")
+        assert not User.objects.exists()
+
+    def test_an_inactive_user_is_not_an_actor(self, make_user):
+        with pytest.raises(NotAuthenticated):
+            services.actor_for_request(user=make_user(is_active=False), claimed_id=None)
+
+
+@pytest.mark.urls("accounts.tests.urls")
+class TestCompatibilityOverHttp:
+    def test_on_anonymous_create_acts_as_the_named_service(self, api_client, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+
+        response = api_client.post(
+            "/compat", {"reporter_id": "workflow-consumer"}, format="json"
+        )
+
+        assert response.status_code == 201
+        assert response.json() == {"actor": "workflow-consumer", "role": "service"}
+
+    def test_on_a_staff_email_is_refused_with_403(self, api_client, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+
+        response = api_client.post(
+            "/compat", {"reporter_id": "ceo@quantory.app"}, format="json"
+        )
+
+        assert response.status_code == 403
+
+    def test_off_anonymous_create_is_401(self, api_client, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = False
+
+        response = api_client.post(
+            "/compat", {"reporter_id": "workflow-consumer"}, format="json"
+        )
+
+        assert response.status_code == 401
+        assert not User.objects.exists()
+
+    def test_a_key_holder_is_the_actor_not_the_named_service(
+        self, api_client, settings, make_user, issue_key
+    ):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+        bot = make_user(role=Role.SERVICE, username="ingest-bot")
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(bot)}")
+
+        response = api_client.post("/compat", {"reporter_id": "spoofed"}, format="json")
+
+        assert response.json()["actor"] == "ingest-bot"
+        assert not User.objects.filter(username="spoofed").exists()
+
+    def test_a_viewer_session_is_forbidden_to_create(self, api_client, make_user):
+        api_client.force_authenticate(make_user(role=Role.VIEWER))
+
+        assert api_client.post("/compat", {}, format="json").status_code == 403
+
+
+class TestRoles:
+    def test_role_parse_accepts_any_case(self):
+        assert services.role_parse(" Tester ") is Role.TESTER
+
+    def test_role_parse_names_the_choices(self):
+        with pytest.raises(InvalidInput, match="admin, developer, tester"):
+            services.role_parse("owner")
+
+    def test_admin_role_opens_the_admin_and_leaving_it_closes_it(self, make_user):
+        user = make_user(role=Role.DEVELOPER)
+        make_user(role=Role.ADMIN)
+
+        services.user_set_role(user=user, role=Role.ADMIN)
+        assert (user.is_staff, user.is_superuser) == (True, True)
+        services.user_set_role(user=user, role=Role.VIEWER)
+        user.refresh_from_db()
+        assert (user.role, user.is_staff, user.is_superuser) == ("viewer", False, False)
+
+    def test_the_last_active_admin_keeps_the_role(self, make_user):
+        admin = make_user(role=Role.ADMIN)
+        make_user(role=Role.ADMIN, is_active=False)
+
+        with pytest.raises(Conflict):
+            services.user_set_role(user=admin, role=Role.DEVELOPER)
+        admin.refresh_from_db()
+        assert admin.role == Role.ADMIN
+
+    def test_user_get_finds_by_username_or_email_in_any_case(self, make_user):
+        user = make_user(email="Ada@quantory.app", username="ada@quantory.app")
+
+        assert services.user_get(identifier="ADA@quantory.app") == user
+        with pytest.raises(NotFound):
+            services.user_get(identifier="bob@quantory.app")
+
+    def test_create_refuses_emails_off_the_allowed_domains(self):
+        with pytest.raises(InvalidInput):
+            services.user_assign_role(
+                identifier="ada@gmail.com", role=Role.TESTER, create=True
+            )
+        assert not User.objects.exists()
+
+
+class TestEmailDomain:
+    @pytest.mark.parametrize(
+        ("email", "allowed"),
+        [
+            ("x@quantory.app", True),
+            ("X@Quantory.App", True),
+            ("x@quantory.app.evil.com", False),
+            ("x@evilquantory.app", False),
+            ("x@sub.quantory.app", False),
+            ("quantory.app", False),
+            ("@quantory.app", False),
+            ("x@", False),
+        ],
+    )
+    def test_exact_domain_match(self, email, allowed):
+        assert services.email_is_allowed(email) is allowed

@@ -1,0 +1,64 @@
+"""Small DRF views that exercise the default authentication and permissions."""
+
+from django.urls import path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.permissions import IsAdminRole, IsStaffOrCompatService, require, role_can
+from accounts.roles import Action
+
+
+class WhoAmI(APIView):
+    """The project's defaults: Bearer key or session, active users only."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"actor": request.user.actor_id})
+
+    def post(self, request: Request) -> Response:
+        return Response({"actor": request.user.actor_id}, status=201)
+
+
+class CompatCreate(APIView):
+    """An endpoint in the style of the issues API: the actor may be a named service."""
+
+    permission_classes = (IsStaffOrCompatService,)
+
+    def post(self, request: Request) -> Response:
+        actor = services.actor_for_request(
+            user=request.user, claimed_id=request.data.get("reporter_id")
+        )
+        require(actor, Action.CREATE)
+        return Response({"actor": actor.actor_id, "role": actor.role}, status=201)
+
+
+class DeleteGate(APIView):
+    permission_classes = (role_can(Action.DELETE),)
+
+    def delete(self, request: Request) -> Response:
+        return Response(status=204)
+
+
+class EditGate(APIView):
+    permission_classes = (role_can(Action.EDIT),)
+
+    def patch(self, request: Request) -> Response:
+        require(request.user, Action.EDIT, owner_id=request.data.get("owner"))
+        return Response({"ok": True})
+
+
+class ManageGate(APIView):
+    permission_classes = (IsAdminRole,)
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("whoami", WhoAmI.as_view()),
+    path("compat", CompatCreate.as_view()),
+    path("delete", DeleteGate.as_view()),
+    path("edit", EditGate.as_view()),
+    path("manage", ManageGate.as_view()),
+]

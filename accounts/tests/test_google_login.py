@@ -3,6 +3,7 @@ import logging
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import SESSION_KEY
+from django.test import Client
 
 from accounts.models import User
 from accounts.roles import Role
@@ -20,8 +21,10 @@ REFUSED = [
 ]
 
 
-def _signed_in_user(client):
+def _signed_in_user(client: Client) -> User | None:
     user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return None
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 

@@ -1,5 +1,7 @@
 """Small DRF views that exercise the default authentication and permissions."""
 
+from typing import Any
+
 from django.urls import path
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,14 +12,22 @@ from accounts.permissions import IsAdminRole, IsStaffOrCompatService, require, r
 from accounts.roles import Action
 
 
+def _field(request: Request, name: str) -> Any:
+    return request.data.get(name) if isinstance(request.data, dict) else None
+
+
+def _actor_id(request: Request) -> str:
+    return services.actor_for_request(user=request.user, claimed_id=None).actor_id
+
+
 class WhoAmI(APIView):
     """The project's defaults: Bearer key or session, active users only."""
 
     def get(self, request: Request) -> Response:
-        return Response({"actor": request.user.actor_id})
+        return Response({"actor": _actor_id(request)})
 
     def post(self, request: Request) -> Response:
-        return Response({"actor": request.user.actor_id}, status=201)
+        return Response({"actor": _actor_id(request)}, status=201)
 
 
 class CompatCreate(APIView):
@@ -27,7 +37,7 @@ class CompatCreate(APIView):
 
     def post(self, request: Request) -> Response:
         actor = services.actor_for_request(
-            user=request.user, claimed_id=request.data.get("reporter_id")
+            user=request.user, claimed_id=_field(request, "reporter_id")
         )
         require(actor, Action.CREATE)
         return Response({"actor": actor.actor_id, "role": actor.role}, status=201)
@@ -44,7 +54,7 @@ class EditGate(APIView):
     permission_classes = (role_can(Action.EDIT),)
 
     def patch(self, request: Request) -> Response:
-        require(request.user, Action.EDIT, owner_id=request.data.get("owner"))
+        require(request.user, Action.EDIT, owner_id=_field(request, "owner"))
         return Response({"ok": True})
 
 

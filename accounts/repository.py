@@ -43,7 +43,7 @@ def legacy_users_iter(*, page_size: int = PAGE_SIZE) -> Iterator[LegacyUser]:
         page = query.start_after(last) if last is not None else query
         try:
             snapshots = list(page.get(**call_options()))
-        except google_exceptions.GoogleAPICallError as error:
+        except google_exceptions.GoogleAPIError as error:
             raise StoreUnavailable(f"Firestore did not answer: {error}") from error
         for snapshot in snapshots:
             data = snapshot.to_dict() or {}

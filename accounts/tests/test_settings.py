@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -29,7 +30,7 @@ SCRIPT = (
 OURS = {*PRODUCTION, "DEBUG", "ALLOW_ANONYMOUS_SERVICES", "ALLOWED_EMAIL_DOMAINS"}
 
 
-def _settings(**env: str) -> dict:
+def _settings(**env: str) -> dict[str, Any]:
     base = {k: v for k, v in os.environ.items() if k not in OURS | {"GOOGLE_CLIENT_ID"}}
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", SCRIPT],
@@ -41,7 +42,8 @@ def _settings(**env: str) -> dict:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    values: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return values
 
 
 def test_production_has_no_dev_login_and_no_anonymous_services_whatever_is_asked():

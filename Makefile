@@ -19,7 +19,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	touch $@ $(VENV)/.runtime
 
 ## run: migrate, create the local admin (printing how to sign in), start the Firestore
-## emulator (unless FIRESTORE_EMULATOR_HOST is set) and serve on http://127.0.0.1:$(PORT) until Ctrl-C.
+## emulator (unless FIRESTORE_EMULATOR_HOST is set) and serve on
+## http://127.0.0.1:$(PORT) until Ctrl-C.
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_dev_admin --base-url http://127.0.0.1:$(PORT)

@@ -7,6 +7,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
@@ -51,6 +52,11 @@ class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ig
         email, verified = _primary_address(sociallogin)
         try:
             email = services.google_login_check(email=email, verified=verified)
+            if sociallogin.state.get("process") == AuthProcess.CONNECT:
+                # One Google account per user, linked by its address at sign-in.
+                raise services.LoginRefused(
+                    "Google accounts are linked when you sign in; none can be added."
+                )
         except services.LoginRefused as refusal:
             logger.warning(
                 "Google sign-in refused for %r (verified=%s): %s",

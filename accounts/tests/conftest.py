@@ -92,6 +92,7 @@ def google_login(
         sub: str = "10769150350006150715113082367",
         name: str = "Ada Lovelace",
         picture: str = "https://lh3.googleusercontent.com/a/ada",
+        process: str = "login",
     ) -> Any:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -116,7 +117,7 @@ def google_login(
             "get_requests_session",
             lambda self: _GoogleSession(body),
         )
-        start = client.post("/accounts/google/login/")
+        start = client.post(f"/accounts/google/login/?process={process}")
         assert start.status_code == 302, start
         state = parse_qs(urlparse(start["Location"]).query)["state"][0]
         return client.get(

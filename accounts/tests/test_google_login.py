@@ -143,3 +143,13 @@ def test_the_local_signup_form_does_not_exist(client):
     )
     assert response.status_code != 302
     assert not User.objects.exists()
+
+
+def test_no_second_google_account_can_be_connected(client, google_login):
+    google_login("ada@quantory.app")
+
+    response = google_login("ada.other@quantory.app", sub="2", process="connect")
+
+    assert response.status_code == 403
+    assert b"none can be added" in response.content
+    assert SocialAccount.objects.count() == 1

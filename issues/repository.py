@@ -200,8 +200,9 @@ class BoundedTransaction(Transaction):
         return self.write_results
 
     def _rollback(self) -> None:
-        if not self.in_progress:
-            raise ValueError("No transaction in progress.")
+        if not self.in_progress:  # begin itself failed: nothing to roll back
+            self._clean_up()
+            return
         try:
             self._client._firestore_api.rollback(
                 request={
@@ -889,3 +890,55 @@ def _stored_field(value: Any) -> Any:
     if isinstance(value, Status | Priority | IssueType):
         return str(value)
     return value
+
+
+# --- the portal dashboard's queries (issues/dashboard.py) ----------------------------
+
+# The history entry every resolution writes: the only move into `resolved`.
+RESOLVED_CHANGE: Final = {
+    "field": STATUS,
+    "oldValue": str(Status.IN_PROGRESS),
+    "newValue": str(Status.RESOLVED),
+}
+
+
+class FirestoreDashboardRepository(FirestoreIssueRepository):
+    """The issue store plus the read-only queries of the portal's dashboard."""
+
+    def count_created_between(self, *, start: datetime, end: datetime) -> int:
+        """Issues created in [start, end): one aggregation query."""
+        query = self.issues.where(filter=FieldFilter(CREATED, ">=", start)).where(
+            filter=FieldFilter(CREATED, "<", end)
+        )
+        with store_errors("counting new issues"):
+            result = query.count(alias="n").get(**call_options())
+        return int(result[0][0].value)  # type: ignore[index]
+
+    def count_resolved_between(self, *, start: datetime, end: datetime) -> int:
+        """Moves into `resolved` recorded in [start, end), across all issues' history
+        (a collection-group aggregation). `resolvedAt` would miss closed issues."""
+        query = (
+            self.client.collection_group(ACTIVITIES)
+            .where(filter=FieldFilter(CHANGES, "array_contains", RESOLVED_CHANGE))
+            .where(filter=FieldFilter(CREATED, ">=", start))
+            .where(filter=FieldFilter(CREATED, "<", end))
+        )
+        with store_errors("counting resolutions"):
+            result = query.count(alias="n").get(**call_options())
+        return int(result[0][0].value)  # type: ignore[index]
+
+    def unassigned_open_by(
+        self, *, reporter_ids: Sequence[str], limit: int
+    ) -> list[Issue]:
+        """Open issues nobody is assigned to, reported by one of `reporter_ids`
+        (at most 30, Firestore's `in` limit), newest first."""
+        query = (
+            self.issues.where(filter=FieldFilter(STATUS, "==", str(Status.OPEN)))
+            .where(filter=FieldFilter(ASSIGNEE, "==", None))
+            .where(filter=FieldFilter(REPORTER, "in", list(reporter_ids)))
+            .order_by(CREATED, direction=Query.DESCENDING)
+            .limit(limit)
+        )
+        with store_errors("listing unassigned service issues"):
+            rows = list(query.stream(**call_options()))
+        return [issue for row in rows if (issue := self._read_or_skip(row))]

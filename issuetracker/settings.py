@@ -259,6 +259,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsStaffOrService"],
 }
 
+# OpenAPI schema at /api/schema/, Swagger UI at /api/docs/ from local static files.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AlphaFusion Issue Tracker API",
+    "DESCRIPTION": (
+        "Issues, comments and history. Errors are RFC 9457 problem+json with "
+        "`code`, `errors` and `error`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["open", "in-progress", "resolved", "closed"],
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+    },
+}
+
 # Pages and assets come from this origin only; no inline scripts or styles.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -60,3 +60,46 @@ def make_issue(store):
         return services.issue_create(actor=actor, data=data)
 
     return make
+
+
+@pytest.fixture
+def api(client):
+    """The Django test client with JSON helpers and an optional signed-in user."""
+
+    class Api:
+        def __init__(self) -> None:
+            self.client = client
+
+        def as_user(self, user):
+            client.force_login(user)
+            return self
+
+        def get(self, path, **extra):
+            return client.get(path, **extra)
+
+        def post(self, path, body, **extra):
+            return client.post(path, body, content_type="application/json", **extra)
+
+        def patch(self, path, body, **extra):
+            return client.patch(path, body, content_type="application/json", **extra)
+
+        def delete(self, path, **extra):
+            return client.delete(path, **extra)
+
+    return Api()
+
+
+@pytest.fixture
+def firestore_down(firestore_emulator, settings):
+    """Point the client at a port nothing listens on, with a 1 s call budget."""
+    import os
+
+    from issuetracker.emulator import free_port
+    from issuetracker.firestore import get_client
+
+    settings.FIRESTORE_TIMEOUT = 1.0
+    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{free_port()}"
+    get_client.cache_clear()
+    yield
+    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_emulator.address
+    get_client.cache_clear()

@@ -1,6 +1,9 @@
+# mypy: disable-error-code="no-untyped-call"
 """The problem+json translator, through small DRF views and the URL handlers."""
 
+import json
 import logging
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -22,12 +25,12 @@ from issuetracker.exception_handler import (
 )
 
 
-class EchoSerializer(serializers.Serializer):
+class EchoSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=5)
     tags = serializers.ListField(child=serializers.CharField(max_length=3))
 
 
-def view_raising(exc):
+def view_raising(exc: Any) -> Any:
     class Raising(APIView):
         authentication_classes = ()
         permission_classes = (AllowAny,)
@@ -43,7 +46,7 @@ def view_raising(exc):
     return Raising.as_view()
 
 
-def call(exc, method="get", **kwargs):
+def call(exc: Any, method: str = "get", **kwargs: Any) -> Any:
     factory = RequestFactory()
     request = getattr(factory, method)("/api/v1/thing", **kwargs)
     response = view_raising(exc)(request)
@@ -52,11 +55,9 @@ def call(exc, method="get", **kwargs):
     return response
 
 
-def problem(response):
+def problem(response: Any) -> dict[str, Any]:
     assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
-    import json
-
-    body = json.loads(response.content)
+    body: dict[str, Any] = json.loads(response.content)
     assert body["status"] == response.status_code
     assert body["error"] == body["detail"]
     assert body["type"].endswith(body["code"])

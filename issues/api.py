@@ -1,0 +1,404 @@
+"""The issues REST API (`/api/v1/issues...`): parse, call one service, shape.
+
+Errors are raised, never caught here: the project's exception handler turns them
+into problem+json. Anonymous callers are let through only where the Flask app's
+contract needs it (compatibility mode); `actor_for_request` then names the actor.
+"""
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import status as http
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
+from accounts.services import actor_for_request
+from issues import schema as _schema  # noqa: F401 - registers the key scheme
+from issues import services
+from issues.domain import (
+    UNSET,
+    IssueChanges,
+    IssueFilters,
+    IssueType,
+    NewIssue,
+    Priority,
+    Sort,
+    Status,
+    normalize_tags,
+    query_words,
+)
+from issues.serializers import (
+    ActivityOutput,
+    ActivityPageOutput,
+    CommentCreateInput,
+    CommentOutput,
+    CommentPageOutput,
+    IssueCreateInput,
+    IssueListQuery,
+    IssueOutput,
+    IssuePageOutput,
+    IssueUpdateInput,
+    PageQuery,
+)
+from issuetracker.errors import PreconditionFailed
+from issuetracker.exception_handler import PROBLEM_CONTENT_TYPE, ProblemSerializer
+from issuetracker.parsers import LimitedJSONParser
+
+JSON = "application/json"
+
+_PROBLEM_TEXT = {
+    400: "Malformed JSON, unknown fields or invalid values (`errors` names them).",
+    401: "No or invalid credentials (send `Authorization: Bearer <key>`).",
+    403: "The caller's role does not allow this.",
+    404: "No such issue, or one the caller may not see.",
+    405: "Method not allowed.",
+    409: "A status move DESIGN.md does not allow.",
+    412: "`If-Match` names a version that is no longer current; nothing written.",
+    413: "Body larger than 1 MiB.",
+    415: "Body is not `application/json`.",
+    503: "Firestore did not answer in time; retry after `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[Any, Any]:
+    """Schema responses for the problem+json errors an endpoint can answer."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=_PROBLEM_TEXT[status]
+        )
+        for status in (*statuses, 401, 405, 503)
+    }
+
+
+ISSUE_ID = OpenApiParameter("issue_id", str, OpenApiParameter.PATH)
+X_USER_ID = OpenApiParameter(
+    "X-User-Id",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Compatibility mode only (anonymous callers): the service acting. "
+        "Ignored for authenticated callers."
+    ),
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The ETag of the version read (`"3"`); 412 when it is stale.',
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The issue's version, for If-Match.",
+)
+LINK = OpenApiParameter(
+    "Link",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='`<next URL>; rel="next"` when there is a next page.',
+)
+
+
+class ApiView(ViewSet):
+    """JSON in (1 MiB at most), JSON out; the browsable API for signed-in staff."""
+
+    parser_classes: list[type[BaseParser]] = [LimitedJSONParser]
+    renderer_classes: list[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
+    permission_classes: list[type[BasePermission]] = [IsStaffOrService]
+    # Anonymous callers allowed (compatibility mode) for these actions.
+    compat_actions: frozenset[str] = frozenset()
+
+    def get_permissions(self) -> list[Any]:
+        """Compatibility mode admits anonymous callers to the old app's actions."""
+        if self.action in self.compat_actions:
+            return [IsStaffOrCompatService()]
+        return list(super().get_permissions())
+
+    def actor(self, request: Request, claimed_id: str | None = None) -> Any:
+        """The caller, or in compatibility mode the service it names."""
+        claimed = claimed_id or request.headers.get("X-User-Id") or None
+        return actor_for_request(user=request.user, claimed_id=claimed)
+
+    def page(
+        self, request: Request, key: str, items: Any, cursor: str | None
+    ) -> Response:
+        """`{key: [...], "next": url}` with a `Link` header when there is more."""
+        next_url = None
+        headers = {}
+        if cursor:
+            params = request.query_params.copy()
+            params["cursor"] = cursor
+            next_url = request.build_absolute_uri(
+                f"{request.path}?{params.urlencode()}"
+            )
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        return Response({key: items, "next": next_url}, headers=headers)
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(request: Request) -> int | None:
+    """The version `If-Match` expects: None when absent or `*`; 412 if unusable."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    value = header.strip()
+    value = value.removeprefix("W/")
+    try:
+        return int(value.strip('"'))
+    except ValueError:
+        raise PreconditionFailed(
+            f"If-Match {header!r} names no version of this issue."
+        ) from None
+
+
+def _issue_response(issue: Any, status: int = http.HTTP_200_OK) -> Response:
+    return Response(
+        IssueOutput(issue).data, status=status, headers={"ETag": _etag(issue.version)}
+    )
+
+
+class IssueViewSet(ApiView):
+    """Issues: list, create, read, partial update, delete."""
+
+    compat_actions = frozenset({"create", "retrieve", "partial_update"})
+
+    @extend_schema(
+        operation_id="issues_list",
+        summary="List issues",
+        description=(
+            "Filters combine with AND. Newest first unless `sort` says otherwise; "
+            "`created_after`/`created_before` work with `sort=newest` or `oldest`. "
+            "Pages follow the opaque `cursor` of `next` (also in the `Link` "
+            "header); one Firestore query per page. Services see their own issues."
+        ),
+        parameters=[IssueListQuery, LINK],
+        responses={(200, JSON): IssuePageOutput, **problems(400)},
+    )
+    def list(self, request: Request) -> Response:
+        """One page of issues."""
+        query = IssueListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        actor = self.actor(request)
+        assignee = params.get("assignee")
+        if assignee == "me":
+            assignee = actor.actor_id
+        filters = IssueFilters(
+            status=Status(params["status"]) if "status" in params else None,
+            priority=Priority(params["priority"]) if "priority" in params else None,
+            type=IssueType(params["type"]) if "type" in params else None,
+            assignee_id=assignee,
+            reporter_id=params.get("reporter"),
+            tag=params.get("tag"),
+            words=query_words(params.get("q", "")),
+            created_after=params.get("created_after"),
+            created_before=params.get("created_before"),
+            sort=Sort(params["sort"]),
+        )
+        page = services.issue_list(
+            actor=actor,
+            filters=filters,
+            limit=params["limit"],
+            cursor=params.get("cursor"),
+        )
+        items = IssueOutput(page.items, many=True).data
+        return self.page(request, "issues", items, page.next_cursor)
+
+    @extend_schema(
+        operation_id="issues_create",
+        summary="Create an issue",
+        description=(
+            "The caller is the reporter. Anonymous callers in compatibility mode "
+            "name the reporting service with `reporter_id`. Defaults: type `task`, "
+            "priority `medium`; status is `open`."
+        ),
+        request={JSON: IssueCreateInput},
+        responses={(201, JSON): IssueOutput, **problems(400, 403, 413, 415)},
+        examples=[
+            OpenApiExample(
+                "Old app's example",
+                request_only=True,
+                value={
+                    "title": "Error in workflow",
+                    "description": "Workflow failed at step X",
+                    "type": "bug",
+                    "priority": "high",
+                    "reporter_id": "user123",
+                    "assignee_id": "dev456",
+                    "tags": ["workflow", "error"],
+                },
+            )
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        """Create an issue; 201 with the issue."""
+        body = IssueCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        actor = self.actor(request, data.get("reporter_id"))
+        issue = services.issue_create(
+            actor=actor,
+            data=NewIssue(
+                title=data["title"],
+                description=data["description"],
+                type=IssueType(data["type"]),
+                priority=Priority(data["priority"]),
+                assignee_id=data.get("assignee_id"),
+                tags=normalize_tags(data["tags"]),
+                fingerprint=data.get("fingerprint"),
+            ),
+        )
+        return _issue_response(issue, http.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="issues_retrieve",
+        summary="Read an issue",
+        parameters=[ISSUE_ID, X_USER_ID, ETAG],
+        responses={(200, JSON): IssueOutput, **problems(404)},
+    )
+    def retrieve(self, request: Request, issue_id: str) -> Response:
+        """One issue, with its version as ETag."""
+        issue = services.issue_get(actor=self.actor(request), issue_id=issue_id)
+        return _issue_response(issue)
+
+    @extend_schema(
+        operation_id="issues_partial_update",
+        summary="Change an issue",
+        description=(
+            "Partial update in one transaction; one activity records every field's "
+            "old and new value. Status moves: open -> in-progress -> resolved -> "
+            "closed, resolved/closed -> open. Send `If-Match` with the ETag read "
+            "to refuse (412) a change based on a stale version."
+        ),
+        parameters=[ISSUE_ID, IF_MATCH, X_USER_ID, ETAG],
+        request={JSON: IssueUpdateInput},
+        responses={
+            (200, JSON): IssueOutput,
+            **problems(400, 403, 404, 409, 412, 413, 415),
+        },
+    )
+    def partial_update(self, request: Request, issue_id: str) -> Response:
+        """Apply the given fields; the result carries the new ETag."""
+        body = IssueUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        expected = _if_match(request)
+        changes = IssueChanges(
+            title=data.get("title", UNSET),
+            description=data.get("description", UNSET),
+            status=Status(data["status"]) if "status" in data else UNSET,
+            priority=Priority(data["priority"]) if "priority" in data else UNSET,
+            type=IssueType(data["type"]) if "type" in data else UNSET,
+            assignee_id=data.get("assignee_id", UNSET),
+            tags=tuple(data["tags"]) if "tags" in data else UNSET,
+        )
+        result = services.issue_update(
+            actor=self.actor(request),
+            issue_id=issue_id,
+            changes=changes,
+            expected_version=expected,
+        )
+        return _issue_response(result.issue)
+
+    @extend_schema(
+        operation_id="issues_destroy",
+        summary="Delete an issue (admins)",
+        description="Removes the issue with its comments and activities.",
+        parameters=[ISSUE_ID],
+        responses={204: None, **problems(403, 404)},
+    )
+    def destroy(self, request: Request, issue_id: str) -> HttpResponse:
+        """204 once the issue and everything under it is gone."""
+        services.issue_delete(actor=self.actor(request), issue_id=issue_id)
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+class CommentViewSet(ApiView):
+    """An issue's comments: add, list (oldest first)."""
+
+    compat_actions = frozenset({"create", "list"})
+
+    @extend_schema(
+        operation_id="issues_comments_list",
+        summary="List an issue's comments",
+        parameters=[ISSUE_ID, PageQuery, X_USER_ID, LINK],
+        responses={(200, JSON): CommentPageOutput, **problems(400, 404)},
+    )
+    def list(self, request: Request, issue_id: str) -> Response:
+        """`{"comments": [...], "next": ...}`, oldest first."""
+        query = PageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = services.comment_list(
+            actor=self.actor(request),
+            issue_id=issue_id,
+            limit=query.validated_data["limit"],
+            cursor=query.validated_data.get("cursor"),
+        )
+        items = CommentOutput(page.items, many=True).data
+        return self.page(request, "comments", items, page.next_cursor)
+
+    @extend_schema(
+        operation_id="issues_comments_create",
+        summary="Comment on an issue",
+        description=(
+            "The caller is the author; anonymous callers in compatibility mode "
+            "name the service with `author_id`."
+        ),
+        parameters=[ISSUE_ID],
+        request={JSON: CommentCreateInput},
+        responses={(201, JSON): CommentOutput, **problems(400, 403, 404, 413, 415)},
+    )
+    def create(self, request: Request, issue_id: str) -> Response:
+        """201 with the comment."""
+        body = CommentCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        comment = services.comment_add(
+            actor=self.actor(request, data.get("author_id")),
+            issue_id=issue_id,
+            content=data["content"],
+        )
+        return Response(CommentOutput(comment).data, status=http.HTTP_201_CREATED)
+
+
+class ActivityViewSet(ApiView):
+    """An issue's history."""
+
+    @extend_schema(
+        operation_id="issues_activities_list",
+        summary="An issue's history",
+        description="Oldest first; each entry lists the fields it changed.",
+        parameters=[ISSUE_ID, PageQuery, LINK],
+        responses={(200, JSON): ActivityPageOutput, **problems(400, 404)},
+    )
+    def list(self, request: Request, issue_id: str) -> Response:
+        """`{"activities": [...], "next": ...}`."""
+        query = PageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = services.activity_list(
+            actor=self.actor(request),
+            issue_id=issue_id,
+            limit=query.validated_data["limit"],
+            cursor=query.validated_data.get("cursor"),
+        )
+        items = ActivityOutput(page.items, many=True).data
+        return self.page(request, "activities", items, page.next_cursor)

@@ -1,0 +1,32 @@
+"""`/api/v1/issues...` (included under /api/v1/), without trailing slashes."""
+
+from django.urls import path
+
+from issues.api import ActivityViewSet, CommentViewSet, IssueViewSet
+
+app_name = "issues-api"
+
+urlpatterns = [
+    path(
+        "issues",
+        IssueViewSet.as_view({"get": "list", "post": "create"}),
+        name="issue-list",
+    ),
+    path(
+        "issues/<str:issue_id>",
+        IssueViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="issue-detail",
+    ),
+    path(
+        "issues/<str:issue_id>/comments",
+        CommentViewSet.as_view({"get": "list", "post": "create"}),
+        name="issue-comments",
+    ),
+    path(
+        "issues/<str:issue_id>/activities",
+        ActivityViewSet.as_view({"get": "list"}),
+        name="issue-activities",
+    ),
+]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("", include("issues.urls_portal")),
 ]
 
 # Unknown URLs under /api/ answer problem+json, in DEBUG too; kept last on purpose.

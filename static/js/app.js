@@ -11,10 +11,12 @@
     hour: "2-digit",
     minute: "2-digit",
   });
+  // A bare date is a calendar day, not a moment: never shift it across zones.
   var dateOnly = new Intl.DateTimeFormat(undefined, {
     year: "numeric",
     month: "short",
     day: "numeric",
+    timeZone: "UTC",
   });
   var relative =
     typeof Intl.RelativeTimeFormat === "function"

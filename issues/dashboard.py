@@ -1,0 +1,310 @@
+"""Selectors of the portal's pages: what the dashboard and the issue page show.
+
+Each page is one call here; the view only shapes the result. Firestore calls of a
+page are independent reads, so they run side by side on a small shared pool (the
+client is thread-safe) and a page costs the slowest query, not their sum. Counts
+are aggregation queries: no page reads documents to count them.
+"""
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from time import monotonic
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts import services as accounts_services
+from accounts.permissions import require, user_can
+from accounts.roles import Action, Role
+from issues import services
+from issues.domain import (
+    PAGE_MAX,
+    Activity,
+    ActivityType,
+    Comment,
+    Issue,
+    IssueFilters,
+    Page,
+    Priority,
+    Sort,
+    Status,
+)
+from issues.repository import FirestoreDashboardRepository
+from issuetracker.errors import StoreUnavailable
+
+T = TypeVar("T")
+
+CHART_DAYS = 30
+# The chart is 60 aggregation queries; it may be this many seconds old.
+CHART_CACHE_SECONDS = 60
+LIST_SIZE = 8
+# Firestore's `in` takes at most 30 values.
+IN_MAX = 30
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="portal")
+
+
+def run_side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent store calls on the pool; return their results in order.
+
+    Never nested (a call must not submit to the pool, or a busy pool deadlocks).
+    The first failure is raised at once and calls not yet started are dropped, so
+    a Firestore outage costs one call's deadline, not a queue of them; a page never
+    waits longer than a few call deadlines whatever the pool's backlog.
+    """
+    futures: list[Future[T]] = [_pool.submit(call) for call in calls]
+    deadline = monotonic() + 3 * settings.FIRESTORE_TIMEOUT
+    try:
+        done, pending = wait(
+            futures,
+            timeout=max(0.0, deadline - monotonic()),
+            return_when=FIRST_EXCEPTION,
+        )
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                raise error
+        if pending:
+            raise StoreUnavailable("The issue store did not answer in time.")
+        return [future.result() for future in futures]
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def dashboard_repository() -> FirestoreDashboardRepository:
+    """The store the dashboard's extra queries use."""
+    return FirestoreDashboardRepository()
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """How many issues were opened and resolved on one UTC day."""
+
+    day: date
+    opened: int
+    resolved: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    by_status: list[tuple[Status, int]]
+    by_priority: list[tuple[Priority, int]]
+    chart: list[DayCount] | None
+    my_open: list[Issue]
+    recently_updated: list[Issue]
+    unpicked_from_services: list[Issue] | None
+
+
+Day = tuple[datetime, datetime]
+
+
+def chart_days(*, today: date, days: int = CHART_DAYS) -> list[Day]:
+    """[start, end) of each of the `days` UTC days ending `today`."""
+    first = today - timedelta(days=days - 1)
+    return [
+        (
+            datetime.combine(first + timedelta(days=n), time(), UTC),
+            datetime.combine(first + timedelta(days=n + 1), time(), UTC),
+        )
+        for n in range(days)
+    ]
+
+
+def chart_calls(
+    repo: FirestoreDashboardRepository, bounds: Sequence[Day]
+) -> list[Callable[[], int]]:
+    """Two aggregation queries a day: issues created, and moves into `resolved`
+    (from the history, because closing an issue clears its `resolvedAt`)."""
+    calls: list[Callable[[], int]] = [
+        partial(repo.count_created_between, start=start, end=end)
+        for start, end in bounds
+    ]
+    calls += [
+        partial(repo.count_resolved_between, start=start, end=end)
+        for start, end in bounds
+    ]
+    return calls
+
+
+def chart_from_counts(bounds: Sequence[Day], counts: Sequence[int]) -> list[DayCount]:
+    """The results of `chart_calls` as one DayCount per day."""
+    days = len(bounds)
+    return [
+        DayCount(day=start.date(), opened=counts[n], resolved=counts[days + n])
+        for n, (start, _) in enumerate(bounds)
+    ]
+
+
+def opened_resolved_per_day(*, today: date, days: int = CHART_DAYS) -> list[DayCount]:
+    """Issues opened and resolved per UTC day for the `days` days ending `today`."""
+    bounds = chart_days(today=today, days=days)
+    counts = run_side_by_side(chart_calls(dashboard_repository(), bounds))
+    return chart_from_counts(bounds, counts)
+
+
+def _chart_key(today: date) -> str:
+    return f"portal:chart:{today.isoformat()}"
+
+
+def service_ids() -> list[str]:
+    """The actor ids of every service (from the relational database)."""
+    return sorted(
+        user.actor_id for user in accounts_services.users_list(role=Role.SERVICE)
+    )
+
+
+def unpicked_calls(
+    repo: FirestoreDashboardRepository, ids: Sequence[str], limit: int = LIST_SIZE
+) -> list[Callable[[], list[Issue]]]:
+    """One query per 30 services (Firestore's `in` limit)."""
+    return [
+        partial(repo.unassigned_open_by, reporter_ids=ids[n : n + IN_MAX], limit=limit)
+        for n in range(0, len(ids), IN_MAX)
+    ]
+
+
+def _created_key(issue: Issue) -> datetime:
+    return issue.created_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _updated_key(issue: Issue) -> datetime:
+    return issue.updated_at or _created_key(issue)
+
+
+def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
+    """The dashboard of `actor`: counts, the 30-day chart and three short lists.
+
+    All queries go out side by side in one batch. The chart (60 aggregation
+    queries) is cached for CHART_CACHE_SECONDS. Readers of every issue see the
+    chart and the unpicked service issues; a role that reads only its own issues
+    gets counts and lists of those.
+    """
+    require(actor, Action.READ, owner_id=getattr(actor, "actor_id", None))
+    reads_all = user_can(actor, Action.READ)
+    me = str(actor.actor_id)
+    day = today or datetime.now(UTC).date()
+    repo = dashboard_repository()
+
+    def count(filters: IssueFilters) -> Callable[[], int]:
+        return partial(services.issue_count, actor=actor, filters=filters)
+
+    def listing(filters: IssueFilters) -> Callable[[], list[Issue]]:
+        return lambda: (
+            services.issue_list(actor=actor, filters=filters, limit=LIST_SIZE).items
+        )
+
+    calls: list[Callable[[], Any]] = [
+        *(count(IssueFilters(status=status)) for status in Status),
+        *(count(IssueFilters(priority=priority)) for priority in Priority),
+        listing(IssueFilters(assignee_id=me, status=Status.OPEN, sort=Sort.UPDATED)),
+        listing(
+            IssueFilters(assignee_id=me, status=Status.IN_PROGRESS, sort=Sort.UPDATED)
+        ),
+        listing(IssueFilters(sort=Sort.UPDATED)),
+    ]
+    fixed = len(calls)
+    chart: list[DayCount] | None = None
+    bounds = chart_days(today=day)
+    unpicked: list[Callable[[], list[Issue]]] = []
+    if reads_all:
+        chart = cache.get(_chart_key(day))
+        if chart is None:
+            calls += chart_calls(repo, bounds)
+        # Read on this thread: database connections belong to the request's thread.
+        unpicked = unpicked_calls(repo, service_ids())
+        calls += unpicked
+    results = run_side_by_side(calls)
+
+    statuses, priorities = len(Status), len(Priority)
+    counts = results[: statuses + priorities]
+    mine_open, mine_in_progress, recent = results[statuses + priorities : fixed]
+    rest = results[fixed:]
+    if reads_all and chart is None:
+        chart = chart_from_counts(bounds, rest[: 2 * len(bounds)])
+        cache.set(_chart_key(day), chart, CHART_CACHE_SECONDS)
+        rest = rest[2 * len(bounds) :]
+    from_services = sorted(
+        (issue for page in rest for issue in page), key=_created_key, reverse=True
+    )
+    mine = sorted([*mine_in_progress, *mine_open], key=_updated_key, reverse=True)
+    return Dashboard(
+        by_status=list(zip(Status, counts[:statuses], strict=True)),
+        by_priority=list(zip(Priority, counts[statuses:], strict=True)),
+        chart=chart,
+        my_open=mine[:LIST_SIZE],
+        recently_updated=recent,
+        unpicked_from_services=from_services[:LIST_SIZE] if reads_all else None,
+    )
+
+
+# --- the issue page ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A comment or a history entry, for the issue page's merged timeline."""
+
+    kind: str  # "comment" or "activity"
+    at: datetime | None
+    comment: Comment | None = None
+    activity: Activity | None = None
+
+
+@dataclass(frozen=True)
+class IssuePage:
+    """One issue with its timeline and what the viewer may do to it."""
+
+    issue: Issue
+    timeline: list[TimelineEntry]
+    more_comments: bool
+    more_history: bool
+    status_moves: list[Status]
+    editable_fields: frozenset[str]
+    can_comment: bool
+
+
+def merge_timeline(
+    comments: Sequence[Comment], activities: Sequence[Activity]
+) -> list[TimelineEntry]:
+    """Comments and history in time order (oldest first). A `commented` activity
+    only repeats its comment, so it is left out."""
+    entries = [
+        TimelineEntry(kind="comment", at=comment.created_at, comment=comment)
+        for comment in comments
+    ] + [
+        TimelineEntry(kind="activity", at=activity.created_at, activity=activity)
+        for activity in activities
+        if activity.type is not ActivityType.COMMENTED
+    ]
+    earliest = datetime.min.replace(tzinfo=UTC)
+    # Stable sort: at equal times history (created, changed) comes before comments.
+    entries.sort(key=lambda entry: (entry.at or earliest, entry.kind == "comment"))
+    return entries
+
+
+def issue_page_get(*, actor: Any, issue_id: str) -> IssuePage:
+    """The issue (404 when absent or not the actor's to see), its first 100
+    comments and history entries, and the moves and fields the actor may change."""
+    issue = services.issue_get(actor=actor, issue_id=issue_id)
+    repo = dashboard_repository()
+    pages: list[Callable[[], Page[Any]]] = [
+        partial(repo.comments_page, issue_id=issue.id, limit=PAGE_MAX, cursor=None),
+        partial(repo.activities_page, issue_id=issue.id, limit=PAGE_MAX, cursor=None),
+    ]
+    comments, activities = run_side_by_side(pages)
+    return IssuePage(
+        issue=issue,
+        timeline=merge_timeline(comments.items, activities.items),
+        more_comments=comments.next_cursor is not None,
+        more_history=activities.next_cursor is not None,
+        status_moves=services.status_moves(actor=actor, issue=issue),
+        editable_fields=services.editable_fields(actor=actor, issue=issue),
+        can_comment=user_can(actor, Action.CREATE),
+    )

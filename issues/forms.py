@@ -1,0 +1,292 @@
+"""The portal's forms: they validate and shape input into domain values, never write.
+
+Choices come from the domain's enums; limits from `issues.domain`, so a form
+refuses what the service would refuse, next to the field, before any call.
+"""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from issues.domain import (
+    COMMENT_MAX,
+    DESCRIPTION_MAX,
+    QUERY_WORDS_MAX,
+    TAG_MAX,
+    TAGS_MAX,
+    TITLE_MAX,
+    UNSET,
+    IssueChanges,
+    IssueFilters,
+    IssueType,
+    NewIssue,
+    Priority,
+    Sort,
+    Status,
+    normalize_tags,
+    query_words,
+)
+from issuetracker.errors import InvalidInput
+
+
+def _choices(enum: Any) -> list[tuple[str, str]]:
+    return [
+        (member.value, member.value.replace("-", " ").capitalize()) for member in enum
+    ]
+
+
+def _any(enum: Any, label: str) -> list[tuple[str, str]]:
+    return [("", label), *_choices(enum)]
+
+
+SORT_LABELS = {
+    Sort.NEWEST: "Newest first",
+    Sort.OLDEST: "Oldest first",
+    Sort.UPDATED: "Recently updated",
+    Sort.PRIORITY: "Priority, critical first",
+}
+
+
+class TextField(forms.CharField):
+    """Text whose line ends are `\\n`: browsers send textareas with `\\r\\n`."""
+
+    def to_python(self, value: Any) -> str:
+        """The text with `\\r\\n` and `\\r` turned into `\\n`."""
+        text = super().to_python(value)
+        return str(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Whether two texts differ only in line ends or surrounding blanks."""
+
+    def plain(text: str | None) -> str:
+        return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+    return plain(a) == plain(b)
+
+
+class TagsField(forms.CharField):
+    """Tags typed as `a, b, c`: trimmed, without repeats, each 1-50 characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Comma-separated, for example: payments, api")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        """Show a list or tuple of tags as the text a person types."""
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value: Any) -> tuple[str, ...]:  # type: ignore[override]
+        """Split on commas; the domain's rule trims and drops repeats."""
+        text = super().to_python(value)
+        return normalize_tags(text.split(",")) if text else ()
+
+    def validate(self, value: Any) -> None:
+        """At most TAGS_MAX tags, each at most TAG_MAX characters."""
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if len(value) > TAGS_MAX:
+            raise ValidationError(f"At most {TAGS_MAX} tags.", code="too_many")
+        long = [tag for tag in value if len(tag) > TAG_MAX]
+        if long:
+            raise ValidationError(
+                f"Each tag is at most {TAG_MAX} characters: {long[0][:60]}…",
+                code="too_long",
+            )
+
+
+def _person_field(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=100,
+        strip=True,
+        help_text=help_text,
+        widget=forms.TextInput(
+            attrs={"list": "people", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class IssueForm(forms.Form):
+    """A new issue; the reporter is whoever is signed in."""
+
+    title = forms.CharField(max_length=TITLE_MAX, strip=True)
+    description = TextField(
+        max_length=DESCRIPTION_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Markdown: **bold**, `code`, lists, links, fenced code blocks.",
+    )
+    type = forms.ChoiceField(choices=_choices(IssueType), initial=IssueType.TASK)
+    priority = forms.ChoiceField(choices=_choices(Priority), initial=Priority.MEDIUM)
+    assignee_id = _person_field("Assignee", "Optional: the assignee's e-mail.")
+    tags = TagsField()
+
+    def new_issue(self) -> NewIssue:
+        """The validated input as the domain's NewIssue (call after is_valid)."""
+        data = self.cleaned_data
+        return NewIssue(
+            title=data["title"],
+            description=data["description"],
+            type=IssueType(data["type"]),
+            priority=Priority(data["priority"]),
+            assignee_id=data["assignee_id"] or None,
+            tags=data["tags"],
+        )
+
+
+class IssueEditForm(forms.Form):
+    """Changes to an issue, offering only what the viewer's role may change.
+
+    `fields_allowed` (domain names) and `status_moves` come from the services; a
+    field left out is neither shown nor read from the POST.
+    """
+
+    title = forms.CharField(max_length=TITLE_MAX, strip=True)
+    description = TextField(
+        max_length=DESCRIPTION_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    status = forms.ChoiceField(choices=())
+    type = forms.ChoiceField(choices=_choices(IssueType))
+    priority = forms.ChoiceField(choices=_choices(Priority))
+    assignee_id = _person_field("Assignee", "Empty to unassign.")
+    tags = TagsField()
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(
+        self,
+        *args: Any,
+        fields_allowed: frozenset[str],
+        status_now: Status,
+        status_moves: list[Status],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        status_field = self.fields["status"]
+        if status_moves and isinstance(status_field, forms.ChoiceField):
+            status_field.choices = [
+                (status_now.value, f"{_label(status_now)} (now)"),
+                *((s.value, _label(s)) for s in status_moves),
+            ]
+        else:
+            del self.fields["status"]
+        for name in ("title", "description", "type", "priority", "assignee_id"):
+            if name not in fields_allowed:
+                del self.fields[name]
+        if "tags" not in fields_allowed:
+            del self.fields["tags"]
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the role may change nothing here (the form is then not shown)."""
+        return set(self.fields) == {"version"}
+
+    def changes(self) -> IssueChanges:
+        """The validated input as IssueChanges (fields not offered stay UNSET)."""
+        data = self.cleaned_data
+
+        def get(name: str, convert: Any = None) -> Any:
+            if name not in self.fields:
+                return UNSET
+            value = data[name]
+            if name in {"title", "description"} and same_text(
+                value, self.initial.get(name)
+            ):
+                # Stored text may differ only in line ends; that is no change.
+                return UNSET
+            return convert(value) if convert else value
+
+        return IssueChanges(
+            title=get("title"),
+            description=get("description"),
+            status=get("status", Status),
+            priority=get("priority", Priority),
+            type=get("type", IssueType),
+            assignee_id=get("assignee_id", lambda v: v or None),
+            tags=get("tags"),
+        )
+
+
+class CommentForm(forms.Form):
+    """A comment, in Markdown."""
+
+    content = TextField(
+        label="Comment",
+        max_length=COMMENT_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Markdown welcome.",
+    )
+
+
+class IssueFilterForm(forms.Form):
+    """The issue list's filters, search and sort, all read from the query string."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        strip=True,
+        help_text="Words of the title or description; every word must appear.",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    status = forms.ChoiceField(choices=_any(Status, "Any status"), required=False)
+    priority = forms.ChoiceField(choices=_any(Priority, "Any priority"), required=False)
+    type = forms.ChoiceField(choices=_any(IssueType, "Any type"), required=False)
+    assignee = _person_field("Assignee", "An e-mail, or “me”.")
+    reporter = _person_field("Reporter", "An e-mail, or “me”.")
+    tag = forms.CharField(label="Tag", required=False, max_length=TAG_MAX, strip=True)
+    sort = forms.ChoiceField(
+        choices=[(sort.value, SORT_LABELS[sort]) for sort in Sort], required=False
+    )
+    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def clean_q(self) -> tuple[str, ...]:
+        """The query's normalized words (at most QUERY_WORDS_MAX)."""
+        try:
+            return query_words(self.cleaned_data["q"])
+        except InvalidInput:
+            raise ValidationError(
+                f"Search for at most {QUERY_WORDS_MAX} words at once.",
+                code="too_many_words",
+            ) from None
+
+    def filters(self, *, me: str) -> IssueFilters:
+        """The validated filters as IssueFilters; `me` stands for the viewer."""
+        data = self.cleaned_data
+
+        def person(value: str) -> str | None:
+            if not value:
+                return None
+            return me if value.lower() == "me" else value
+
+        return IssueFilters(
+            status=Status(data["status"]) if data["status"] else None,
+            priority=Priority(data["priority"]) if data["priority"] else None,
+            type=IssueType(data["type"]) if data["type"] else None,
+            assignee_id=person(data["assignee"]),
+            reporter_id=person(data["reporter"]),
+            tag=data["tag"] or None,
+            words=data["q"],
+            sort=Sort(data["sort"]) if data["sort"] else Sort.NEWEST,
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any filter or search narrows the list (for the empty state)."""
+        data = getattr(self, "cleaned_data", {})
+        return any(
+            data.get(name)
+            for name in ("q", "status", "priority", "type", "assignee", "reporter")
+        ) or bool(data.get("tag"))
+
+
+def _label(status: Status) -> str:
+    return status.value.replace("-", " ").capitalize()

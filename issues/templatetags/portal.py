@@ -1,0 +1,196 @@
+"""Template helpers of the portal: permission checks, badges, times, Markdown."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from accounts import services as accounts_services
+from accounts.permissions import user_can
+from accounts.roles import Action
+from issues.markdown import render_markdown
+
+register = template.Library()
+
+
+def label(value: object) -> str:
+    """`in-progress` -> `In progress`: an enum value as people read it."""
+    text = str(getattr(value, "value", value) or "")
+    return text.replace("-", " ").replace("_", " ").capitalize()
+
+
+@register.simple_tag(takes_context=True)
+def can(context: template.Context, action: str, owner_id: str | None = None) -> bool:
+    """`{% can "edit" owner_id=issue.reporter_id as can_edit %}`: ask user_can."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return user_can(user, Action(action), owner_id=owner_id)
+
+
+@register.filter
+def status_badge(value: object) -> SafeString:
+    """A coloured badge for a status value."""
+    text = str(getattr(value, "value", value) or "")
+    return format_html(
+        '<span class="badge status-{}"><span class="visually-hidden">Status: </span>'
+        "{}</span>",
+        text,
+        label(text),
+    )
+
+
+@register.filter
+def priority_badge(value: object) -> SafeString:
+    """A coloured badge for a priority value."""
+    text = str(getattr(value, "value", value) or "")
+    return format_html(
+        '<span class="badge priority-{}"><span class="visually-hidden">Priority: '
+        "</span>{}</span>",
+        text,
+        label(text),
+    )
+
+
+@register.filter(name="label")
+def label_filter(value: object) -> str:
+    """`{{ issue.type|label }}`."""
+    return label(value)
+
+
+@register.filter
+def when(value: datetime | date | None, style: str = "") -> SafeString | str:
+    """A `<time>` element in UTC that app.js rewrites into the viewer's zone.
+
+    `style` "relative" asks for "3 hours ago" (with the absolute time as a title).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return format_html(
+            '<time datetime="{}"{}>{}</time>',
+            moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            format_html(' data-format="{}"', style) if style else "",
+            moment.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), value)
+
+
+@register.filter
+def markdown(value: str | None) -> SafeString:
+    """Markdown rendered through the sanitizer of `issues.markdown`."""
+    return render_markdown(value or "")
+
+
+@register.simple_tag
+def field_value(form: Any, name: str) -> Any:
+    """The bound value of `form[name]`, for templates that lay fields out by hand."""
+    return form[name].value()
+
+
+CHART_WIDTH, CHART_HEIGHT = 600, 160
+CHART_TOP, CHART_BOTTOM, CHART_LEFT = 10, 22, 28
+
+
+@register.inclusion_tag("issues/_chart.html")
+def opened_resolved_chart(days: Any) -> dict[str, Any]:
+    """An SVG bar chart of opened vs resolved per day, drawn on the server.
+
+    `days` is a sequence of objects with `day`, `opened` and `resolved`. The bars
+    are SVG attributes, not inline styles, so the page's CSP holds; a table of the
+    same numbers follows for screen readers and for anyone who wants exact values.
+    """
+    days = list(days)
+    top = max([1] + [max(d.opened, d.resolved) for d in days])
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    slot = (CHART_WIDTH - CHART_LEFT) / max(1, len(days))
+    bar = max(1.0, slot / 2 - 1)
+    bars = []
+    for index, entry in enumerate(days):
+        x = CHART_LEFT + index * slot
+        for offset, kind, value in (
+            (0.0, "opened", entry.opened),
+            (bar, "resolved", entry.resolved),
+        ):
+            height = plot_height * value / top
+            bars.append(
+                {
+                    "kind": kind,
+                    "x": round(x + offset + 0.5, 1),
+                    "y": round(CHART_TOP + plot_height - height, 1),
+                    "width": round(bar, 1),
+                    "height": round(height, 1),
+                    "label": f"{entry.day.isoformat()}: {value} {kind}",
+                }
+            )
+    ticks = [
+        {
+            "x": round(CHART_LEFT + index * slot + slot / 2, 1),
+            "text": entry.day.strftime("%b %d"),
+        }
+        for index, entry in enumerate(days)
+        if index % 7 == 0 or index == len(days) - 1
+    ]
+    return {
+        "days": days,
+        "bars": bars,
+        "ticks": ticks,
+        "top": top,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "baseline": CHART_HEIGHT - CHART_BOTTOM,
+        "left": CHART_LEFT,
+        "top_y": CHART_TOP + 4,
+        "label_y": CHART_HEIGHT - 6,
+        "total_opened": sum(d.opened for d in days),
+        "total_resolved": sum(d.resolved for d in days),
+    }
+
+
+@register.simple_tag
+def dev_login_enabled() -> bool:
+    """Whether the DEBUG-only development sign-in is on (accounts decides)."""
+    return accounts_services.dev_login_enabled()
+
+
+FIELD_LABELS = {"assigneeId": "assignee", "assignee_id": "assignee"}
+
+
+def _change_value(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+@register.filter
+def change_summary(change: Any) -> str:
+    """One field change of the history as a short line of text."""
+    name = FIELD_LABELS.get(change.field, change.field)
+    if change.field == "description":
+        return "description edited"
+    old, new = _change_value(change.old_value), _change_value(change.new_value)
+    if change.field in {"status", "priority", "type"}:
+        old, new = label(old), label(new)
+    elif change.field == "title":
+        old, new = f"“{old}”", f"“{new}”"
+    return f"{name}: {old} → {new}"
+
+
+ACTIVITY_VERBS = {
+    "created": "created the issue",
+    "updated": "updated the issue",
+    "status-changed": "changed the status",
+    "assigned": "changed the assignee",
+    "commented": "commented",
+}
+
+
+@register.filter
+def activity_verb(activity: Any) -> str:
+    """What a history entry did, as a verb phrase."""
+    kind = str(getattr(activity.type, "value", activity.type))
+    return ACTIVITY_VERBS.get(kind, kind.replace("-", " "))

@@ -1,0 +1,26 @@
+"""The portal's URLs, mounted at the site root under the `portal` namespace."""
+
+from django.urls import path
+
+from issues import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("issues/", views.IssueListView.as_view(), name="issue-list"),
+    path("issues/new/", views.IssueCreateView.as_view(), name="issue-new"),
+    path(
+        "issues/<str:issue_id>/", views.IssueDetailView.as_view(), name="issue-detail"
+    ),
+    path(
+        "issues/<str:issue_id>/edit/",
+        views.IssueUpdateView.as_view(),
+        name="issue-edit",
+    ),
+    path(
+        "issues/<str:issue_id>/comments/",
+        views.CommentCreateView.as_view(),
+        name="comment-add",
+    ),
+]

@@ -1,0 +1,294 @@
+"""The portal: server-rendered pages, each a thin view over one service or selector.
+
+Sign-in is required everywhere (anonymous visitors go to the sign-in page). The
+services decide what a role may do; the pages only offer what they allow, and a
+forged POST is refused by the same services. Expected errors become pages in
+`PortalView.dispatch`, the portal's one translator: 404 for what is absent or not
+the viewer's to see, 403 for what the role forbids, 503 when Firestore does not
+answer (never an empty list or a "not found").
+"""
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.views import View
+
+from accounts import services as accounts_services
+from accounts.permissions import require
+from accounts.roles import Action, Role
+from issues import dashboard, services
+from issues.domain import PAGE_DEFAULT, Issue
+from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
+from issuetracker.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+)
+from issuetracker.exception_handler import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
+
+
+def unavailable_page(request: HttpRequest) -> HttpResponse:
+    """The 503 page: Firestore did not answer; try again shortly."""
+    response = render(request, "503.html", status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class PortalView(LoginRequiredMixin, View):
+    """A signed-in page; turns the services' expected errors into error pages."""
+
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        """Run the page; translate ApplicationError and store failures."""
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except StoreUnavailable:
+            return unavailable_page(request)
+        except STORE_UNAVAILABLE as error:
+            logger.warning("Firestore unavailable on %s: %s", request.path, error)
+            return unavailable_page(request)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except NotAuthenticated:
+            return redirect_to_login(request.get_full_path())
+        except Forbidden as error:
+            return render(request, "403.html", {"message": error.message}, status=403)
+        except ApplicationError as error:
+            return render(
+                request,
+                "400.html",
+                {"message": error.message, "errors": error.errors},
+                status=error.status,
+            )
+
+
+def people_suggestions() -> list[str]:
+    """Actor ids of active staff, offered as assignee and reporter suggestions."""
+    return [
+        user.actor_id
+        for user in accounts_services.users_list()
+        if user.is_active and user.role != Role.SERVICE
+    ]
+
+
+class DashboardView(PortalView):
+    """`/`: counts, the 30-day chart and the viewer's short lists."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Render the dashboard."""
+        board = dashboard.dashboard_get(actor=request.user)
+        return render(request, "issues/dashboard.html", {"board": board})
+
+
+class IssueListView(PortalView):
+    """`/issues/`: filters, search, sort and cursor pages, all in the query string."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Render one page of the list, or the filter errors."""
+        form = IssueFilterForm(request.GET)
+        page = None
+        status = 200
+        if form.is_valid():
+            page = services.issue_list(
+                actor=request.user,
+                filters=form.filters(me=actor_id(request)),
+                limit=PAGE_DEFAULT,
+                cursor=form.cleaned_data["cursor"] or None,
+            )
+        else:
+            status = 400
+        return render(
+            request,
+            "issues/issue_list.html",
+            {
+                "form": form,
+                "page": page,
+                "is_first_page": not request.GET.get("cursor"),
+                "people": people_suggestions(),
+            },
+            status=status,
+        )
+
+
+class IssueCreateView(PortalView):
+    """`/issues/new/`: the new-issue form; errors shown beside their fields."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """An empty form (for roles that may create)."""
+        require(request.user, Action.CREATE)
+        return self.page(request, IssueForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Create the issue, or show the form again with its errors and input."""
+        require(request.user, Action.CREATE)
+        form = IssueForm(request.POST)
+        if not form.is_valid():
+            return self.page(request, form, status=400)
+        try:
+            issue = services.issue_create(actor=request.user, data=form.new_issue())
+        except InvalidInput as error:
+            add_errors(form, error)
+            return self.page(request, form, status=400)
+        messages.success(request, "Issue created.")
+        return HttpResponseRedirect(issue_url(issue))
+
+    def page(
+        self, request: HttpRequest, form: IssueForm, status: int = 200
+    ) -> HttpResponse:
+        """The form page."""
+        return render(
+            request,
+            "issues/issue_new.html",
+            {"form": form, "people": people_suggestions()},
+            status=status,
+        )
+
+
+class IssueDetailView(PortalView):
+    """`/issues/<id>/`: the issue, its timeline and the forms the role allows."""
+
+    def get(self, request: HttpRequest, issue_id: str) -> HttpResponse:
+        """Render the issue page."""
+        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+        return render_issue_page(request, view)
+
+
+class IssueUpdateView(PortalView):
+    """`POST /issues/<id>/edit/`: apply the edit form (fields the role allows)."""
+
+    def post(self, request: HttpRequest, issue_id: str) -> HttpResponse:
+        """Update the issue, or show the page again with the form's errors."""
+        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+        form = edit_form(view, data=request.POST)
+        if form.is_empty:
+            raise Forbidden("Your role may not change this issue.")
+        if not form.is_valid():
+            return render_issue_page(request, view, edit=form, status=400)
+        try:
+            result = services.issue_update(
+                actor=request.user,
+                issue_id=issue_id,
+                changes=form.changes(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except PreconditionFailed:
+            messages.error(
+                request,
+                "Someone changed this issue while you were editing it. Here it is "
+                "as it is now; make your change again.",
+            )
+            return HttpResponseRedirect(issue_url(view.issue))
+        except (InvalidInput, Conflict) as error:
+            add_errors(form, error)
+            return render_issue_page(request, view, edit=form, status=error.status)
+        if result.activity is None:
+            messages.info(request, "Nothing changed.")
+        else:
+            messages.success(request, "Issue updated.")
+        return HttpResponseRedirect(issue_url(result.issue))
+
+
+class CommentCreateView(PortalView):
+    """`POST /issues/<id>/comments/`: add a comment."""
+
+    def post(self, request: HttpRequest, issue_id: str) -> HttpResponse:
+        """Add the comment, or show the page again with the form's errors."""
+        require(request.user, Action.CREATE)
+        form = CommentForm(request.POST)
+        if not form.is_valid():
+            view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+            return render_issue_page(request, view, comment=form, status=400)
+        comment = services.comment_add(
+            actor=request.user,
+            issue_id=issue_id,
+            content=form.cleaned_data["content"],
+        )
+        messages.success(request, "Comment added.")
+        url = reverse("portal:issue-detail", args=[issue_id])
+        return HttpResponseRedirect(f"{url}#comment-{comment.id}")
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def actor_id(request: HttpRequest) -> str:
+    """The signed-in user's id as Firestore stores it (reporterId, assigneeId)."""
+    return str(getattr(request.user, "actor_id", ""))
+
+
+def issue_url(issue: Issue) -> str:
+    """The issue page's path."""
+    return reverse("portal:issue-detail", args=[issue.id])
+
+
+def edit_form(view: dashboard.IssuePage, data: Any = None) -> IssueEditForm:
+    """The edit form for this viewer: only the fields and moves the role allows."""
+    issue = view.issue
+    return IssueEditForm(
+        data,
+        fields_allowed=view.editable_fields,
+        status_now=issue.status,
+        status_moves=view.status_moves,
+        initial={
+            "title": issue.title,
+            "description": issue.description,
+            "status": issue.status.value,
+            "type": issue.type.value,
+            "priority": issue.priority.value,
+            "assignee_id": issue.assignee_id or "",
+            "tags": issue.tags,
+            "version": issue.version,
+        },
+        prefix="edit",
+    )
+
+
+def render_issue_page(
+    request: HttpRequest,
+    view: dashboard.IssuePage,
+    *,
+    edit: IssueEditForm | None = None,
+    comment: CommentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The issue page, with bound forms when one came back with errors."""
+    form = edit or edit_form(view)
+    return render(
+        request,
+        "issues/issue_detail.html",
+        {
+            "view": view,
+            "issue": view.issue,
+            "edit_form": None if form.is_empty else form,
+            "comment_form": (comment or CommentForm()) if view.can_comment else None,
+            "people": people_suggestions() if not form.is_empty else [],
+        },
+        status=status,
+    )
+
+
+def add_errors(form: Any, error: ApplicationError) -> None:
+    """Put a service's field errors beside the form's fields (others on top)."""
+    placed = False
+    for name, field_messages in error.errors.items():
+        target = name if name in form.fields else None
+        for message in field_messages:
+            form.add_error(target, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)

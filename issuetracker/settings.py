@@ -185,7 +185,7 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the login starts with a POST (CSRF-protected)
 SOCIALACCOUNT_STORE_TOKENS = False  # only the identity is needed, not Google APIs
-# The Google app from GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET, or a SocialApp in the admin.
+# The Google app: GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET, or a SocialApp in the admin.
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "SCOPE": ["openid", "email", "profile"],

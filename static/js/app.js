@@ -1,6 +1,6 @@
 /* Progressive enhancement only: every page works without this file.
-   - <time datetime="..." data-local> shows in the viewer's time zone;
-   - forms and buttons with data-confirm="question" ask before submitting. */
+   - <time datetime="..."> shows in the viewer's time zone (data-format="relative"
+     for "3 hours ago"), with the absolute time and zone as its title. */
 (function () {
   "use strict";
 
@@ -58,17 +58,7 @@
     }
   }
 
-  function confirmations(event) {
-    var form = event.target;
-    var submitter = event.submitter;
-    var question =
-      (submitter && submitter.getAttribute("data-confirm")) ||
-      form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
-    document.addEventListener("submit", confirmations, true);
   });
 })();

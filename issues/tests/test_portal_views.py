@@ -673,7 +673,7 @@ def issue_reader(make_user):
     return make_user(role="admin")
 
 
-# --- headers and markup -----------------------------------------------------------------
+# --- headers and markup ---------------------------------------------------------
 
 
 def test_pages_carry_csp_and_frame_headers_and_no_inline_code(

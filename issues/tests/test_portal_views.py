@@ -1,13 +1,14 @@
 """The portal's pages, for each role, with each refusal (Django test client)."""
 
 import re
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from issues import services
-from issues.domain import IssueChanges, Status
+from issues.domain import Issue, IssueChanges, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -32,11 +33,11 @@ def as_role(client, make_user, store):
     return sign_in
 
 
-def html(response):
-    return response.content.decode()
+def html(response: Any) -> str:
+    return str(response.content.decode())
 
 
-def move(actor, issue, *statuses):
+def move(actor: Any, issue: Issue, *statuses: str) -> Issue:
     for status in statuses:
         issue = services.issue_update(
             actor=actor, issue_id=issue.id, changes=IssueChanges(status=Status(status))
@@ -196,7 +197,7 @@ def listed(as_role, make_issue):
     }
 
 
-def titles(response):
+def titles(response: Any) -> list[str]:
     return [issue.title for issue in response.context["page"].items]
 
 
@@ -452,12 +453,12 @@ def test_issue_page_is_503_not_404_when_firestore_is_down(
     assert response.status_code == 503
 
 
-def edit_fields(response):
+def edit_fields(response: Any) -> set[str]:
     form = response.context["edit_form"]
     return set(form.fields) if form else set()
 
 
-def status_choices(response):
+def status_choices(response: Any) -> list[str]:
     return [
         value for value, _ in response.context["edit_form"].fields["status"].choices
     ]
@@ -517,13 +518,13 @@ def test_viewer_sees_no_edit_controls(client, as_role, make_user, make_issue):
 # --- edits ----------------------------------------------------------------------------
 
 
-def edit_post(issue, **fields):
+def edit_post(issue: Issue, **fields: Any) -> dict[str, Any]:
     data = {"edit-version": issue.version}
     data.update({f"edit-{name}": value for name, value in fields.items()})
     return data
 
 
-def full_edit(issue, **changes):
+def full_edit(issue: Issue, **changes: Any) -> dict[str, Any]:
     fields = {
         "title": issue.title,
         "description": issue.description,
@@ -669,7 +670,7 @@ def test_viewer_cannot_comment(client, as_role, make_user, make_issue):
     )
 
 
-def issue_reader(make_user):
+def issue_reader(make_user: Any) -> Any:
     return make_user(role="admin")
 
 

@@ -36,6 +36,16 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+## screenshots: the portal's dashboard, issue list and issue page as PNGs in
+## docs/screenshots/ (own emulator, database and server; needs Chromium).
+screenshots: $(VENV)/.dev
+	$(PY) scripts/screenshots.py
+
+## bench: create rate through the API vs raw Firestore writes, and list-page latency
+## with 1,000 and 20,000 issues stored (own emulator); see docs/benchmarks.md.
+bench: $(VENV)/.dev
+	$(PY) bench/issues_bench.py
+
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

@@ -99,16 +99,19 @@ class TagsField(forms.CharField):
             )
 
 
-def _person_field(label: str, help_text: str = "") -> forms.CharField:
+def _person_field(
+    label: str, help_text: str = "", placeholder: str = ""
+) -> forms.CharField:
+    attrs = {"list": "people", "autocomplete": "off", "spellcheck": "false"}
+    if placeholder:
+        attrs["placeholder"] = placeholder
     return forms.CharField(
         label=label,
         required=False,
         max_length=100,
         strip=True,
         help_text=help_text,
-        widget=forms.TextInput(
-            attrs={"list": "people", "autocomplete": "off", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs=attrs),
     )
 
 
@@ -147,17 +150,18 @@ class IssueEditForm(forms.Form):
     field left out is neither shown nor read from the POST.
     """
 
+    # The everyday changes first; title and description last.
+    status = forms.ChoiceField(choices=())
+    assignee_id = _person_field("Assignee", "Empty to unassign.")
+    priority = forms.ChoiceField(choices=_choices(Priority))
+    type = forms.ChoiceField(choices=_choices(IssueType))
+    tags = TagsField()
     title = forms.CharField(max_length=TITLE_MAX, strip=True)
     description = TextField(
         max_length=DESCRIPTION_MAX,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
-    status = forms.ChoiceField(choices=())
-    type = forms.ChoiceField(choices=_choices(IssueType))
-    priority = forms.ChoiceField(choices=_choices(Priority))
-    assignee_id = _person_field("Assignee", "Empty to unassign.")
-    tags = TagsField()
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(
@@ -240,8 +244,8 @@ class IssueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=_any(Status, "Any status"), required=False)
     priority = forms.ChoiceField(choices=_any(Priority, "Any priority"), required=False)
     type = forms.ChoiceField(choices=_any(IssueType, "Any type"), required=False)
-    assignee = _person_field("Assignee", "An e-mail, or “me”.")
-    reporter = _person_field("Reporter", "An e-mail, or “me”.")
+    assignee = _person_field("Assignee", placeholder="e-mail or me")
+    reporter = _person_field("Reporter", placeholder="e-mail or me")
     tag = forms.CharField(label="Tag", required=False, max_length=TAG_MAX, strip=True)
     sort = forms.ChoiceField(
         choices=[(sort.value, SORT_LABELS[sort]) for sort in Sort], required=False

@@ -91,6 +91,7 @@ def field_value(form: Any, name: str) -> Any:
 
 
 CHART_WIDTH, CHART_HEIGHT = 600, 160
+CHART_RIGHT = 16
 CHART_TOP, CHART_BOTTOM, CHART_LEFT = 10, 22, 28
 
 
@@ -105,7 +106,7 @@ def opened_resolved_chart(days: Any) -> dict[str, Any]:
     days = list(days)
     top = max([1] + [max(d.opened, d.resolved) for d in days])
     plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    slot = (CHART_WIDTH - CHART_LEFT) / max(1, len(days))
+    slot = (CHART_WIDTH - CHART_LEFT - CHART_RIGHT) / max(1, len(days))
     bar = max(1.0, slot / 2 - 1)
     bars = []
     for index, entry in enumerate(days):
@@ -131,7 +132,8 @@ def opened_resolved_chart(days: Any) -> dict[str, Any]:
             "text": entry.day.strftime("%b %d"),
         }
         for index, entry in enumerate(days)
-        if index % 7 == 0 or index == len(days) - 1
+        # A label a week, ending on today's bar.
+        if (len(days) - 1 - index) % 7 == 0
     ]
     return {
         "days": days,

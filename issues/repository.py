@@ -659,6 +659,9 @@ class IssueRepository(Protocol):
     ) -> Page[Activity]:
         """One page of an issue's history, oldest first."""
 
+    def backfill(self, *, page_size: int = 300) -> "BackfillReport":
+        """Add the fields queries need to documents the Flask app wrote."""
+
 
 class FirestoreIssueRepository:
     """`IssueRepository` over the `issues` collection and its subcollections."""
@@ -837,6 +840,61 @@ class FirestoreIssueRepository:
             updated_at=comment.updated_at,
         )
 
+    def backfill(self, *, page_size: int = 300) -> "BackfillReport":
+        """Add what queries need to documents the Flask app wrote; idempotent.
+
+        Writes `searchWords`, `priorityRank`, `version`, `assigneeId` and the
+        camelCase ids and real timestamps of snake_case or ISO-text fields, without
+        touching `updatedAt`. Pages through the collection by document id; a
+        document changed meanwhile (update-time precondition) is read again.
+        """
+        scanned = repaired = unreadable = 0
+        last: str | None = None
+        while True:
+            query = self.issues.order_by(DOCUMENT_ID).limit(page_size)
+            if last is not None:
+                query = query.start_after({DOCUMENT_ID: last})
+            with store_errors("reading issues to backfill"):
+                rows = list(query.stream(**call_options()))
+            if not rows:
+                return BackfillReport(scanned, repaired, unreadable)
+            batch, pending = self.client.batch(), 0
+            for row in rows:
+                data = row.to_dict() or {}
+                try:
+                    issue = issue_from_document(row.id, data)
+                except ValueError as error:
+                    logger.error("Issue %s not backfilled: %s", row.id, error)
+                    unreadable += 1
+                    continue
+                fixes = _repairs(data, issue)
+                derived = {
+                    SEARCH_WORDS: issue.search_words,
+                    PRIORITY_RANK: issue.priority.rank,
+                    VERSION: issue.version,
+                    ASSIGNEE: issue.assignee_id,
+                }
+                fixes.update(
+                    {
+                        name: value
+                        for name, value in derived.items()
+                        if name not in data or data[name] != value
+                    }
+                )
+                if fixes:
+                    option = self.client.write_option(last_update_time=row.update_time)
+                    batch.update(row.reference, fixes, option=option)
+                    pending += 1
+            with store_errors("backfilling issues"):
+                try:
+                    if pending:
+                        batch.commit(**call_options())
+                except google_exceptions.FailedPrecondition:
+                    continue  # someone edited one of them: read the page again
+            scanned += len(rows)
+            repaired += pending
+            last = rows[-1].id
+
     def _sub_page(
         self,
         issue_id: str,
@@ -882,6 +940,15 @@ class FirestoreIssueRepository:
                 return None
 
         return self._sub_page(issue_id, ACTIVITIES, read, limit, cursor)
+
+
+@dataclass(frozen=True)
+class BackfillReport:
+    """What `backfill` did."""
+
+    scanned: int
+    repaired: int
+    unreadable: int
 
 
 def _stored_field(value: Any) -> Any:

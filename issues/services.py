@@ -36,7 +36,11 @@ from issues.domain import (
     is_close_or_reopen,
     new_issue,
 )
-from issues.repository import FirestoreIssueRepository, IssueRepository
+from issues.repository import (
+    BackfillReport,
+    FirestoreIssueRepository,
+    IssueRepository,
+)
 from issuetracker.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -267,3 +271,14 @@ def activity_list(
     repo = issue_repository()
     _visible(actor, repo.get(issue_id))
     return repo.activities_page(issue_id=issue_id, limit=limit, cursor=cursor)
+
+
+# --- maintenance ----------------------------------------------------------------------
+
+
+def issues_backfill() -> BackfillReport:
+    """Make the Flask app's documents searchable and sortable (see `backfill`).
+
+    For operators (`manage.py backfill_issues`); takes no actor.
+    """
+    return issue_repository().backfill()

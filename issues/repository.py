@@ -499,6 +499,18 @@ class IssueQueryPlan:
         )
 
 
+def _ordered(
+    query: Query, orders: Sequence[tuple[str, str]], key: str, cursor: str | None
+) -> Query:
+    """`query` in `orders`, ties broken by document id, after `cursor`'s row."""
+    for name, direction in orders:
+        query = query.order_by(name, direction=direction)
+    query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
+    if cursor:
+        query = query.start_after(decode_cursor(cursor, key, len(orders) + 1))
+    return query
+
+
 def plan_issue_query(
     collection: Any, filters: IssueFilters, cursor: str | None
 ) -> IssueQueryPlan:
@@ -539,15 +551,9 @@ def plan_issue_query(
     if filters.created_before is not None:
         query = query.where(filter=FieldFilter(CREATED, "<", filters.created_before))
     orders = SORT_ORDERS[filters.sort]
-    for name, direction in orders:
-        query = query.order_by(name, direction=direction)
-    query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
     key = _query_key(("issues", filters))
-    if cursor:
-        values = decode_cursor(cursor, key, len(orders) + 1)
-        query = query.start_after(values)
     return IssueQueryPlan(
-        query=query,
+        query=_ordered(query, orders, key, cursor),
         orders=orders,
         residual_words=residual_words,
         residual_tag=residual_tag,
@@ -567,13 +573,14 @@ def _ordered_page(
     what: str,
 ) -> Page[Any]:
     """Run one query for one page; `read` returns None for rows to skip."""
-    for name, direction in orders:
-        query = query.order_by(name, direction=direction)
-    query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
-    if cursor:
-        query = query.start_after(decode_cursor(cursor, key, len(orders) + 1))
     return _run_page(
-        query, orders=orders, key=key, limit=limit, read=read, keeps=keeps, what=what
+        _ordered(query, orders, key, cursor),
+        orders=orders,
+        key=key,
+        limit=limit,
+        read=read,
+        keeps=keeps,
+        what=what,
     )
 
 

@@ -308,6 +308,8 @@ def test_firestore_down_is_503_with_retry_after_within_the_timeout(
         ("patch", f"{ISSUES}/some-id", {"title": "x"}),
         ("post", f"{ISSUES}/some-id/comments", {"content": "x"}),
         ("get", f"{ISSUES}/some-id/comments", None),
+        ("get", f"{ISSUES}/some-id/activities", None),
+        ("delete", f"{ISSUES}/some-id", None),
     ]
     for method, url, payload in calls:
         started = time.monotonic()

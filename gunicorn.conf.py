@@ -1,4 +1,4 @@
-"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py issuetracker.wsgi`."""
+"""Production gunicorn settings: `gunicorn -c gunicorn.conf.py issuetracker.wsgi`."""
 
 import multiprocessing
 import os

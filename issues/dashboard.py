@@ -39,8 +39,10 @@ from issuetracker.errors import StoreUnavailable
 T = TypeVar("T")
 
 CHART_DAYS = 30
-# The chart is 60 aggregation queries; it may be this many seconds old.
-CHART_CACHE_SECONDS = 60
+# The chart is two aggregation queries a day. A past day's numbers do not change
+# (only a deletion could lower them), so each is kept for hours; today's for a minute.
+TODAY_CACHE_SECONDS = 60
+PAST_DAY_CACHE_SECONDS = 6 * 3600
 LIST_SIZE = 8
 # Firestore's `in` takes at most 30 values.
 IN_MAX = 30
@@ -52,9 +54,10 @@ def run_side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run independent store calls on the pool; return their results in order.
 
     Never nested (a call must not submit to the pool, or a busy pool deadlocks).
-    The first failure is raised at once and calls not yet started are dropped, so
-    a Firestore outage costs one call's deadline, not a queue of them; a page never
-    waits longer than a few call deadlines whatever the pool's backlog.
+    On the first failure, calls not yet started are dropped and the error is raised
+    once the running ones end, so a Firestore outage costs about one call's
+    deadline, not a queue of them, and no call outlives its request. A page never
+    waits longer than three call deadlines, whatever the pool's backlog.
     """
     futures: list[Future[T]] = [_pool.submit(call) for call in calls]
     deadline = monotonic() + 3 * settings.FIRESTORE_TIMEOUT
@@ -74,6 +77,9 @@ def run_side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
     finally:
         for future in futures:
             future.cancel()
+        # Let calls already running end (each within its own deadline), so none
+        # outlives the request that started it.
+        wait(futures, timeout=max(0.0, deadline - monotonic()))
 
 
 def dashboard_repository() -> FirestoreDashboardRepository:
@@ -96,7 +102,8 @@ class Dashboard:
 
     by_status: list[tuple[Status, int]]
     by_priority: list[tuple[Priority, int]]
-    chart: list[DayCount] | None
+    shows_chart: bool
+    chart: list[DayCount] | None  # None: not cached; the page fetches it
     my_open: list[Issue]
     recently_updated: list[Issue]
     unpicked_from_services: list[Issue] | None
@@ -142,15 +149,50 @@ def chart_from_counts(bounds: Sequence[Day], counts: Sequence[int]) -> list[DayC
     ]
 
 
-def opened_resolved_per_day(*, today: date, days: int = CHART_DAYS) -> list[DayCount]:
-    """Issues opened and resolved per UTC day for the `days` days ending `today`."""
+def _day_key(day: date) -> str:
+    return f"portal:chart:v1:{day.isoformat()}"
+
+
+def chart_cached(*, today: date, days: int = CHART_DAYS) -> list[DayCount] | None:
+    """The chart from the cache alone, or None when any day is missing."""
     bounds = chart_days(today=today, days=days)
-    counts = run_side_by_side(chart_calls(dashboard_repository(), bounds))
-    return chart_from_counts(bounds, counts)
+    keys = [_day_key(start.date()) for start, _ in bounds]
+    found = cache.get_many(keys)
+    if len(found) < len(keys):
+        return None
+    return [
+        DayCount(day=start.date(), opened=found[key][0], resolved=found[key][1])
+        for (start, _), key in zip(bounds, keys, strict=True)
+    ]
 
 
-def _chart_key(today: date) -> str:
-    return f"portal:chart:{today.isoformat()}"
+def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
+    """Issues opened and resolved per UTC day over the last CHART_DAYS days.
+
+    For readers of every issue (Forbidden otherwise). Days not in the cache are
+    counted side by side, two aggregation queries each, then cached.
+    """
+    require(actor, Action.READ)  # without owner: 403 for own-issues-only roles
+    day = today or datetime.now(UTC).date()
+    bounds = chart_days(today=day)
+    keys = [_day_key(start.date()) for start, _ in bounds]
+    found: dict[str, tuple[int, int]] = cache.get_many(keys)
+    missing = [
+        (start, end)
+        for (start, end), key in zip(bounds, keys, strict=True)
+        if key not in found
+    ]
+    if missing:
+        counts = run_side_by_side(chart_calls(dashboard_repository(), missing))
+        for entry in chart_from_counts(missing, counts):
+            ttl = TODAY_CACHE_SECONDS if entry.day >= day else PAST_DAY_CACHE_SECONDS
+            value = (entry.opened, entry.resolved)
+            cache.set(_day_key(entry.day), value, ttl)
+            found[_day_key(entry.day)] = value
+    return [
+        DayCount(day=start.date(), opened=found[key][0], resolved=found[key][1])
+        for (start, _), key in zip(bounds, keys, strict=True)
+    ]
 
 
 def service_ids() -> list[str]:
@@ -181,10 +223,11 @@ def _updated_key(issue: Issue) -> datetime:
 def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
     """The dashboard of `actor`: counts, the 30-day chart and three short lists.
 
-    All queries go out side by side in one batch. The chart (60 aggregation
-    queries) is cached for CHART_CACHE_SECONDS. Readers of every issue see the
-    chart and the unpicked service issues; a role that reads only its own issues
-    gets counts and lists of those.
+    All queries go out side by side in one batch. The chart comes only from the
+    cache here (`chart` is None when it is not all there): the page then fetches
+    it from `chart_get`, so 60 counts never hold up the rest. Readers of every
+    issue see the chart and the unpicked service issues; a role that reads only
+    its own issues gets counts and lists of those.
     """
     require(actor, Action.READ, owner_id=getattr(actor, "actor_id", None))
     reads_all = user_can(actor, Action.READ)
@@ -210,34 +253,25 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
         listing(IssueFilters(sort=Sort.UPDATED)),
     ]
     fixed = len(calls)
-    chart: list[DayCount] | None = None
-    bounds = chart_days(today=day)
-    unpicked: list[Callable[[], list[Issue]]] = []
     if reads_all:
-        chart = cache.get(_chart_key(day))
-        if chart is None:
-            calls += chart_calls(repo, bounds)
         # Read on this thread: database connections belong to the request's thread.
-        unpicked = unpicked_calls(repo, service_ids())
-        calls += unpicked
+        calls += unpicked_calls(repo, service_ids())
     results = run_side_by_side(calls)
 
     statuses, priorities = len(Status), len(Priority)
     counts = results[: statuses + priorities]
     mine_open, mine_in_progress, recent = results[statuses + priorities : fixed]
-    rest = results[fixed:]
-    if reads_all and chart is None:
-        chart = chart_from_counts(bounds, rest[: 2 * len(bounds)])
-        cache.set(_chart_key(day), chart, CHART_CACHE_SECONDS)
-        rest = rest[2 * len(bounds) :]
     from_services = sorted(
-        (issue for page in rest for issue in page), key=_created_key, reverse=True
+        (issue for page in results[fixed:] for issue in page),
+        key=_created_key,
+        reverse=True,
     )
     mine = sorted([*mine_in_progress, *mine_open], key=_updated_key, reverse=True)
     return Dashboard(
         by_status=list(zip(Status, counts[:statuses], strict=True)),
         by_priority=list(zip(Priority, counts[statuses:], strict=True)),
-        chart=chart,
+        shows_chart=reads_all,
+        chart=chart_cached(today=day) if reads_all else None,
         my_open=mine[:LIST_SIZE],
         recently_updated=recent,
         unpicked_from_services=from_services[:LIST_SIZE] if reads_all else None,

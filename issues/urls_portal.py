@@ -8,6 +8,9 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path(
+        "dashboard/chart/", views.DashboardChartView.as_view(), name="dashboard-chart"
+    ),
     path("issues/", views.IssueListView.as_view(), name="issue-list"),
     path("issues/new/", views.IssueCreateView.as_view(), name="issue-new"),
     path(

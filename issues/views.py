@@ -95,6 +95,18 @@ class DashboardView(PortalView):
         return render(request, "issues/dashboard.html", {"board": board})
 
 
+class DashboardChartView(PortalView):
+    """`/dashboard/chart/`: the 30-day chart, alone (`?fragment=1`: for app.js to
+    put into the dashboard) or as a page of its own (the link without JS)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Render the chart."""
+        chart = dashboard.chart_get(actor=request.user)
+        if request.GET.get("fragment"):
+            return render(request, "issues/_chart_card.html", {"chart": chart})
+        return render(request, "issues/dashboard_chart.html", {"chart": chart})
+
+
 class IssueListView(PortalView):
     """`/issues/`: filters, search, sort and cursor pages, all in the query string."""
 

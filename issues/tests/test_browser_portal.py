@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from issues import services
@@ -54,6 +55,7 @@ def portal(live_server, firestore_db, settings):
     """The live server with the development sign-in on; its base URL."""
     settings.DEBUG = True
     settings.DEV_LOGIN_ENABLED = True
+    cache.clear()
     return live_server.url
 
 
@@ -94,6 +96,9 @@ def test_developer_reports_finds_comments_and_moves_an_issue(portal, page, make_
     make_user(role="developer", username="dev@quantory.app", password=PASSWORD)
     sign_in(page, portal, "dev@quantory.app")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # The chart is fetched by app.js after the page shows.
+    expect(page.locator(".chart-slot svg")).to_be_visible()
+    expect(page.locator(".chart-slot")).not_to_have_attribute("aria-busy", "true")
 
     # Report an issue; a first try without a title keeps the input.
     page.get_by_role("link", name="New issue").first.click()

@@ -1,6 +1,8 @@
 /* Progressive enhancement only: every page works without this file.
    - <time datetime="..."> shows in the viewer's time zone (data-format="relative"
-     for "3 hours ago"), with the absolute time and zone as its title. */
+     for "3 hours ago"), with the absolute time and zone as its title;
+   - [data-fragment="url"] is filled with the HTML that URL answers (the
+     dashboard's chart); its link shows the same thing as a page without JS. */
 (function () {
   "use strict";
 
@@ -58,7 +60,37 @@
     }
   }
 
+  function loadFragments(root) {
+    var slots = root.querySelectorAll("[data-fragment]");
+    Array.prototype.forEach.call(slots, function (slot) {
+      var status = slot.querySelector(".fragment-status");
+      fetch(slot.getAttribute("data-fragment"), {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          // Same-origin HTML rendered (and escaped) by the server's templates.
+          slot.innerHTML = html;
+          slot.removeAttribute("aria-busy");
+          localiseTimes(slot);
+        })
+        .catch(function () {
+          slot.removeAttribute("aria-busy");
+          if (status) {
+            status.textContent =
+              "The chart could not be drawn: the issue store did not answer in " +
+              "time. Reload the page to try again.";
+          }
+        });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
+    loadFragments(document);
   });
 })();

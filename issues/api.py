@@ -5,6 +5,7 @@ into problem+json. Anonymous callers are let through only where the Flask app's
 contract needs it (compatibility mode); `actor_for_request` then names the actor.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -14,6 +15,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
+from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
@@ -32,6 +34,7 @@ from issues.domain import (
     IssueFilters,
     IssueType,
     NewIssue,
+    Page,
     Priority,
     Sort,
     Status,
@@ -149,6 +152,27 @@ class ApiView(ViewSet):
             )
             headers["Link"] = f'<{next_url}>; rel="next"'
         return Response({key: items, "next": next_url}, headers=headers)
+
+    def issue_page(
+        self,
+        request: Request,
+        issue_id: str,
+        list_items: Callable[..., Page[Any]],
+        output: type[serializers.Serializer[Any]],
+        key: str,
+    ) -> Response:
+        """A page of an issue's comments or history (`limit`, `cursor`)."""
+        query = PageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = list_items(
+            actor=self.actor(request),
+            issue_id=issue_id,
+            limit=query.validated_data["limit"],
+            cursor=query.validated_data.get("cursor"),
+        )
+        return self.page(
+            request, key, output(page.items, many=True).data, page.next_cursor
+        )
 
 
 def _etag(version: int) -> str:
@@ -345,16 +369,9 @@ class CommentViewSet(ApiView):
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"comments": [...], "next": ...}`, oldest first."""
-        query = PageQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = services.comment_list(
-            actor=self.actor(request),
-            issue_id=issue_id,
-            limit=query.validated_data["limit"],
-            cursor=query.validated_data.get("cursor"),
+        return self.issue_page(
+            request, issue_id, services.comment_list, CommentOutput, "comments"
         )
-        items = CommentOutput(page.items, many=True).data
-        return self.page(request, "comments", items, page.next_cursor)
 
     @extend_schema(
         operation_id="issues_comments_create",
@@ -392,13 +409,6 @@ class ActivityViewSet(ApiView):
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"activities": [...], "next": ...}`."""
-        query = PageQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = services.activity_list(
-            actor=self.actor(request),
-            issue_id=issue_id,
-            limit=query.validated_data["limit"],
-            cursor=query.validated_data.get("cursor"),
+        return self.issue_page(
+            request, issue_id, services.activity_list, ActivityOutput, "activities"
         )
-        items = ActivityOutput(page.items, many=True).data
-        return self.page(request, "activities", items, page.next_cursor)

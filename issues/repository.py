@@ -561,29 +561,6 @@ def plan_issue_query(
     )
 
 
-def _ordered_page(
-    query: Query,
-    *,
-    orders: tuple[tuple[str, str], ...],
-    key: str,
-    limit: int,
-    cursor: str | None,
-    read: Callable[[Snapshot], Any],
-    keeps: Callable[[Mapping[str, Any]], bool] | None = None,
-    what: str,
-) -> Page[Any]:
-    """Run one query for one page; `read` returns None for rows to skip."""
-    return _run_page(
-        _ordered(query, orders, key, cursor),
-        orders=orders,
-        key=key,
-        limit=limit,
-        read=read,
-        keeps=keeps,
-        what=what,
-    )
-
-
 def _run_page(
     query: Query,
     *,
@@ -910,13 +887,16 @@ class FirestoreIssueRepository:
         limit: int,
         cursor: str | None,
     ) -> Page[Any]:
-        return _ordered_page(
-            self.issues.document(issue_id).collection(name),
-            orders=((CREATED, Query.ASCENDING),),
-            key=_query_key((name, issue_id)),
+        orders = ((CREATED, Query.ASCENDING),)
+        key = _query_key((name, issue_id))
+        collection = self.issues.document(issue_id).collection(name)
+        return _run_page(
+            _ordered(collection, orders, key, cursor),
+            orders=orders,
+            key=key,
             limit=min(limit, PAGE_MAX),
-            cursor=cursor,
             read=read,
+            keeps=None,
             what=f"listing {name}",
         )
 

@@ -760,3 +760,11 @@ def test_browsable_api_works_for_signed_in_staff(api, developer, make_issue):
     assert response.status_code == 200
     assert "text/html" in response["Content-Type"]
     assert b"Error in workflow" in response.content
+
+
+def test_schema_generates_without_warnings_and_validates(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml")
+    )

@@ -1,21 +1,10 @@
 """Account settings as production and the local setup read them from the environment."""
 
 import json
-import os
-import secrets
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-PRODUCTION = {
-    "DJANGO_ENV": "production",
-    "SECRET_KEY": secrets.token_urlsafe(64),
-    "ALLOWED_HOSTS": "issues.quantory.app",
-    "DATABASE_URL": "postgres://tracker@127.0.0.1:5432/tracker",
-    "GOOGLE_CLOUD_PROJECT": "alphafusion-prod",
-}
+from issuetracker.testing import PRODUCTION_ENV, run_manage
+
 NAMES = (
     "DEBUG",
     "DEV_LOGIN_ENABLED",
@@ -27,19 +16,12 @@ SCRIPT = (
     "import json; from django.conf import settings; "
     f"print(json.dumps({{n: getattr(settings, n) for n in {NAMES!r}}}))"
 )
-OURS = {*PRODUCTION, "DEBUG", "ALLOW_ANONYMOUS_SERVICES", "ALLOWED_EMAIL_DOMAINS"}
+OURS = {*PRODUCTION_ENV, "DEBUG", "ALLOW_ANONYMOUS_SERVICES", "ALLOWED_EMAIL_DOMAINS"}
 
 
 def _settings(**env: str) -> dict[str, Any]:
-    base = {k: v for k, v in os.environ.items() if k not in OURS | {"GOOGLE_CLIENT_ID"}}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", SCRIPT],
-        cwd=REPO,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_manage(
+        "shell", "--no-imports", "-c", SCRIPT, env=env, drop=OURS | {"GOOGLE_CLIENT_ID"}
     )
     assert result.returncode == 0, result.stderr
     values: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -47,7 +29,7 @@ def _settings(**env: str) -> dict[str, Any]:
 
 
 def test_production_has_no_dev_login_and_no_anonymous_services_whatever_is_asked():
-    values = _settings(**PRODUCTION, DEBUG="true")
+    values = _settings(**PRODUCTION_ENV, DEBUG="true")
 
     assert values["DEBUG"] is False
     assert values["DEV_LOGIN_ENABLED"] is False
@@ -55,7 +37,7 @@ def test_production_has_no_dev_login_and_no_anonymous_services_whatever_is_asked
 
 
 def test_production_may_opt_in_to_anonymous_services_but_never_to_dev_login():
-    values = _settings(**PRODUCTION, DEBUG="true", ALLOW_ANONYMOUS_SERVICES="true")
+    values = _settings(**PRODUCTION_ENV, DEBUG="true", ALLOW_ANONYMOUS_SERVICES="true")
 
     assert values["ALLOW_ANONYMOUS_SERVICES"] is True
     assert values["DEV_LOGIN_ENABLED"] is False

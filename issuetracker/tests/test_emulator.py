@@ -1,9 +1,7 @@
 import os
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from google.cloud import firestore
@@ -14,8 +12,7 @@ from issuetracker.emulator import (
     FirestoreEmulator,
     find_jar,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from issuetracker.testing import start_manage
 
 
 def _alive(pid: int) -> bool:
@@ -77,22 +74,17 @@ def test_data_survives_a_restart_through_export_and_import(tmp_path, monkeypatch
         assert document.to_dict() == {"kept": True}
 
 
-def _manage(*args: str, **kwargs) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FIRESTORE_EMULATOR_HOST"}
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "firestore_emulator", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **kwargs,
-    )
-
-
 def test_command_runs_a_child_with_the_emulator_and_stops_it():
     child = "import os; print('HOST=' + os.environ['FIRESTORE_EMULATOR_HOST'])"
-    process = _manage("--no-persist", "--", sys.executable, "-c", child)
+    process = start_manage(
+        "firestore_emulator",
+        "--no-persist",
+        "--",
+        sys.executable,
+        "-c",
+        child,
+        drop={"FIRESTORE_EMULATOR_HOST"},
+    )
     output, _ = process.communicate(timeout=90)
     assert process.returncode == 0, output
     host = next(line for line in output.splitlines() if line.startswith("HOST="))
@@ -101,7 +93,9 @@ def test_command_runs_a_child_with_the_emulator_and_stops_it():
 
 
 def test_command_stops_the_emulator_on_sigterm():
-    process = _manage("--no-persist")
+    process = start_manage(
+        "firestore_emulator", "--no-persist", drop={"FIRESTORE_EMULATOR_HOST"}
+    )
     assert process.stdout is not None
     line = ""
     while "Firestore emulator on" not in line:

@@ -1,36 +1,23 @@
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _manage(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from issuetracker.testing import run_manage
 
 
 def test_models_and_migrations_agree(tmp_path):
     url = f"sqlite:///{tmp_path / 'check.sqlite3'}"
-    result = _manage("makemigrations", "--check", "--dry-run", database_url=url)
+    result = run_manage(
+        "makemigrations", "--check", "--dry-run", env={"DATABASE_URL": url}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_migrations_apply_on_a_fresh_sqlite_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    result = _manage("migrate", "--noinput", database_url=url)
+    result = run_manage("migrate", "--noinput", env={"DATABASE_URL": url})
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "fresh.sqlite3").is_file()
 
@@ -45,7 +32,7 @@ def test_migrations_apply_on_a_fresh_postgresql_database():
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         fresh = url.rsplit("/", 1)[0] + f"/{name}"
-        result = _manage("migrate", "--noinput", database_url=fresh)
+        result = run_manage("migrate", "--noinput", env={"DATABASE_URL": fresh})
         assert result.returncode == 0, result.stdout + result.stderr
     finally:
         with psycopg.connect(server, autocommit=True) as admin:

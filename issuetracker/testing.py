@@ -1,0 +1,64 @@
+"""Test support shared by the apps' suites: running `manage.py` as a fresh process.
+
+Settings are read once per process, so tests of what the environment decides
+(production refusals, defaults) run manage.py in a child with the environment
+they describe.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Everything production requires; a fresh random key passes `check --deploy`.
+PRODUCTION_ENV: Mapping[str, str] = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "issues.quantory.app",
+    "DATABASE_URL": "postgres://tracker@127.0.0.1:5432/tracker",
+    "GOOGLE_CLOUD_PROJECT": "alphafusion-prod",
+}
+
+
+def child_env(env: Mapping[str, str], *, drop: Iterable[str] = ()) -> dict[str, str]:
+    """This process's environment without `drop` and `env`'s names, plus `env`."""
+    removed = {*drop, *env, *PRODUCTION_ENV}
+    return {k: v for k, v in os.environ.items() if k not in removed} | dict(env)
+
+
+def run_manage(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    drop: Iterable[str] = (),
+    timeout: float = 120,
+) -> "subprocess.CompletedProcess[str]":
+    """Run `manage.py *args` to completion in a child with `env` over a clean base.
+
+    The production variables are never inherited, so each test states the
+    environment it means.
+    """
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=child_env(env or {}, drop=drop),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_manage(*args: str, drop: Iterable[str] = ()) -> "subprocess.Popen[str]":
+    """Start `manage.py *args` in a child, stdout and stderr merged into one pipe."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=child_env({}, drop=drop),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

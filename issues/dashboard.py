@@ -124,31 +124,6 @@ def chart_days(*, today: date, days: int = CHART_DAYS) -> list[Day]:
     ]
 
 
-def chart_calls(
-    repo: FirestoreDashboardRepository, bounds: Sequence[Day]
-) -> list[Callable[[], int]]:
-    """Two aggregation queries a day: issues created, and moves into `resolved`
-    (from the history, because closing an issue clears its `resolvedAt`)."""
-    calls: list[Callable[[], int]] = [
-        partial(repo.count_created_between, start=start, end=end)
-        for start, end in bounds
-    ]
-    calls += [
-        partial(repo.count_resolved_between, start=start, end=end)
-        for start, end in bounds
-    ]
-    return calls
-
-
-def chart_from_counts(bounds: Sequence[Day], counts: Sequence[int]) -> list[DayCount]:
-    """The results of `chart_calls` as one DayCount per day."""
-    days = len(bounds)
-    return [
-        DayCount(day=start.date(), opened=counts[n], resolved=counts[days + n])
-        for n, (start, _) in enumerate(bounds)
-    ]
-
-
 def _day_key(day: date) -> str:
     return f"portal:chart:v1:{day.isoformat()}"
 
@@ -170,7 +145,9 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
     """Issues opened and resolved per UTC day over the last CHART_DAYS days.
 
     For readers of every issue (Forbidden otherwise). Days not in the cache are
-    counted side by side, two aggregation queries each, then cached.
+    counted side by side, two aggregation queries each: issues created that day,
+    and moves into `resolved` recorded that day (from the history, because
+    closing an issue clears its `resolvedAt`).
     """
     require(actor, Action.READ)  # without owner: 403 for own-issues-only roles
     day = today or datetime.now(UTC).date()
@@ -183,12 +160,22 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
         if key not in found
     ]
     if missing:
-        counts = run_side_by_side(chart_calls(dashboard_repository(), missing))
-        for entry in chart_from_counts(missing, counts):
-            ttl = TODAY_CACHE_SECONDS if entry.day >= day else PAST_DAY_CACHE_SECONDS
-            value = (entry.opened, entry.resolved)
-            cache.set(_day_key(entry.day), value, ttl)
-            found[_day_key(entry.day)] = value
+        repo = dashboard_repository()
+
+        def count_day(start: datetime, end: datetime) -> tuple[int, int]:
+            # Cached as soon as it is known: if the batch fails (a slow store), the
+            # days already counted are not counted again on the next try.
+            value = (
+                repo.count_created_between(start=start, end=end),
+                repo.count_resolved_between(start=start, end=end),
+            )
+            ttl = PAST_DAY_CACHE_SECONDS if start.date() < day else TODAY_CACHE_SECONDS
+            cache.set(_day_key(start.date()), value, ttl)
+            return value
+
+        counted = run_side_by_side([partial(count_day, *bound) for bound in missing])
+        for (start, _), value in zip(missing, counted, strict=True):
+            found[_day_key(start.date())] = value
     return [
         DayCount(day=start.date(), opened=found[key][0], resolved=found[key][1])
         for (start, _), key in zip(bounds, keys, strict=True)

@@ -109,6 +109,32 @@ def test_chart_counts_each_past_day_once(store, developer, monkeypatch):
     assert calls == ["created", "resolved"]
 
 
+def test_chart_keeps_the_days_counted_when_a_slow_store_fails_it(
+    store, developer, monkeypatch
+):
+    today = datetime.now(UTC).date()
+    real = FirestoreDashboardRepository.count_resolved_between
+
+    def flaky(self: Any, *, start: datetime, end: datetime) -> int:
+        if start.date() == today:
+            raise StoreUnavailable()
+        return real(self, start=start, end=end)
+
+    monkeypatch.setattr(FirestoreDashboardRepository, "count_resolved_between", flaky)
+    with pytest.raises(StoreUnavailable):
+        dashboard.chart_get(actor=developer, today=today)
+    kept = cache.get_many(
+        [
+            f"portal:chart:v1:{start.date().isoformat()}"
+            for start, _ in dashboard.chart_days(today=today)
+        ]
+    )
+    assert 0 < len(kept) < dashboard.CHART_DAYS
+
+    monkeypatch.setattr(FirestoreDashboardRepository, "count_resolved_between", real)
+    assert len(dashboard.chart_get(actor=developer, today=today)) == 30
+
+
 def test_chart_is_not_for_roles_reading_only_their_own(store, service):
     with pytest.raises(Forbidden):
         dashboard.chart_get(actor=service)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.test import Client
 
 from issues import services
@@ -722,3 +723,27 @@ def test_pages_carry_csp_and_frame_headers_and_no_inline_code(
         assert not re.search(r"\sstyle=", page), path
         assert not re.search(r"\son[a-z]+=", page), path
         assert "<style" not in page, path
+
+
+@pytest.mark.parametrize("name", ["400.html", "403.html", "404.html", "500.html"])
+def test_error_pages_render_without_a_request(name):
+    # Django renders 500.html with no context at all; none may need one.
+    page = render_to_string(name)
+    assert "AlphaFusion Issues" in page
+    assert "Sign out" not in page
+
+
+def test_sign_out_from_the_header(client, as_role):
+    as_role("developer")
+    page = html(client.get("/issues/"))
+    assert 'action="/accounts/logout/"' in page
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert client.get("/issues/").status_code == 302
+
+
+def test_allauth_pages_use_the_portal_layout(client, as_role):
+    as_role("developer")
+    page = html(client.get("/accounts/logout/"))
+    assert 'class="card signin allauth"' in page
+    assert "/static/css/app.css" in page

@@ -41,10 +41,12 @@ lint: $(VENV)/.dev
 screenshots: $(VENV)/.dev
 	$(PY) scripts/screenshots.py
 
-## bench: create rate through the API vs raw Firestore writes, and list-page latency
-## with 1,000 and 20,000 issues stored (own emulator); see docs/benchmarks.md.
+## bench: create rate through the API vs raw Firestore writes, list-page latency
+## with 1,000 and 20,000 issues stored, and portal page render with 100 and 20,000
+## (own emulators); see docs/benchmarks.md.
 bench: $(VENV)/.dev
 	$(PY) bench/issues_bench.py
+	$(PY) bench/portal_bench.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

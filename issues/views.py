@@ -69,10 +69,17 @@ class PortalView(LoginRequiredMixin, View):
         except Forbidden as error:
             return render(request, "403.html", {"message": error.message}, status=403)
         except ApplicationError as error:
+            if error.status >= 500:
+                logger.error("%s answering %s: %s", error.code, request.path, error)
+                return render(request, "500.html", status=error.status)
             return render(
                 request,
                 "400.html",
-                {"message": error.message, "errors": error.errors},
+                {
+                    "message": error.message,
+                    "errors": error.errors,
+                    "status": error.status,
+                },
                 status=error.status,
             )
 

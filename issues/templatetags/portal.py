@@ -84,12 +84,6 @@ def markdown(value: str | None) -> SafeString:
     return render_markdown(value or "")
 
 
-@register.simple_tag
-def field_value(form: Any, name: str) -> Any:
-    """The bound value of `form[name]`, for templates that lay fields out by hand."""
-    return form[name].value()
-
-
 CHART_WIDTH, CHART_HEIGHT = 600, 160
 CHART_RIGHT = 16
 CHART_TOP, CHART_BOTTOM, CHART_LEFT = 10, 22, 28

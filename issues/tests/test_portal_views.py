@@ -747,3 +747,13 @@ def test_allauth_pages_use_the_portal_layout(client, as_role):
     page = html(client.get("/accounts/logout/"))
     assert 'class="card signin allauth"' in page
     assert "/static/css/app.css" in page
+
+
+def test_an_unreadable_issue_shows_the_error_page_not_a_crash(client, as_role, store):
+    as_role("developer")
+    store.collection("issues").document("broken").set({"title": 5, "status": "odd"})
+    response = client.get("/issues/broken/")
+    assert response.status_code == 500
+    assert "Something went wrong" in html(response)
+    # The list skips it rather than failing whole.
+    assert client.get("/issues/").status_code == 200

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,3 +63,22 @@ def start_manage(*args: str, drop: Iterable[str] = ()) -> "subprocess.Popen[str]
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def chromium_launch_options() -> dict[str, Any]:
+    """Playwright `chromium.launch` options for Debian's Chromium on this machine.
+
+    `playwright install` cannot download here, so the system browser is used; the
+    background-networking flags keep it from dialling Google on a closed network.
+    """
+    return {
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -25,15 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "docs" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Signs in to a throwaway database that exists only while the script runs.
 PASSWORD = "screenshots-only-password"  # noqa: S105
 ME = "ana.silva@quantory.app"
@@ -245,6 +236,8 @@ def photograph(base: str, featured: str) -> list[Path]:
     """Sign in and save the PNGs; return their paths."""
     from playwright.sync_api import sync_playwright
 
+    from issuetracker.testing import chromium_launch_options
+
     OUT.mkdir(parents=True, exist_ok=True)
     # (file, path, full page?, browser context options)
     shots: list[tuple[str, str, bool, dict[str, Any]]] = [
@@ -271,9 +264,7 @@ def photograph(base: str, featured: str) -> list[Path]:
     ]
     saved = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(**chromium_launch_options())
         for name, path, full_page, options in shots:
             context = browser.new_context(
                 **{

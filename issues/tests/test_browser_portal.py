@@ -15,18 +15,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from issues import services
 from issues.domain import NewIssue
+from issuetracker.testing import chromium_launch_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser-test-password-1"
 ZONE = "America/New_York"
 
@@ -39,9 +31,7 @@ def browser() -> Iterator[Browser]:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(**chromium_launch_options())
         yield chromium
         chromium.close()
     if previous is None:

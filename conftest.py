@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: one Firestore emulator per run, empty data for each test."""
+"""Suite-wide fixtures: one Firestore emulator per run; empty data and cache a test."""
 
 import itertools
 import os
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from google.cloud import firestore
 
 from issuetracker.emulator import FirestoreEmulator
@@ -31,6 +32,12 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
         os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
     else:
         os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Every test starts with an empty cache: no rate-limit counts or cached pages."""
+    cache.clear()
 
 
 @pytest.fixture

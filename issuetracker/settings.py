@@ -7,6 +7,7 @@ start without the variables production cannot guess. Every variable is listed in
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -257,7 +258,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsStaffOrService"],
+    "DEFAULT_THROTTLE_CLASSES": ["issuetracker.throttling.WriteRateThrottle"],
 }
+# Writes (create, comment, change, delete) per caller, counted in the shared cache.
+API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "120/m")
+if not re.fullmatch(r"\d+/\d*[smhd]", API_WRITE_RATE):
+    raise ImproperlyConfigured(
+        f"API_WRITE_RATE must look like 120/m (count/period: s, m, h, d), "
+        f"got {API_WRITE_RATE!r}."
+    )
 
 # OpenAPI schema at /api/schema/, Swagger UI at /api/docs/ from local static files.
 SPECTACULAR_SETTINGS = {

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -36,14 +37,23 @@ from issuetracker.errors import (
     PreconditionFailed,
     StoreUnavailable,
 )
-from issuetracker.exception_handler import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
+from issuetracker.exception_handler import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    STORE_UNAVAILABLE,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def unavailable_page(request: HttpRequest) -> HttpResponse:
-    """The 503 page: Firestore did not answer; try again shortly."""
-    response = render(request, "503.html", status=503)
+def unavailable_page(
+    request: HttpRequest, *, database_down: bool = False
+) -> HttpResponse:
+    """The 503 page: Firestore or the database did not answer; try again shortly."""
+    if database_down:
+        # The page must not ask the database who is signed in: it is down.
+        request.user = AnonymousUser()
+    response = render(request, "503.html", {"database_down": database_down}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -62,6 +72,9 @@ class PortalView(LoginRequiredMixin, View):
         except STORE_UNAVAILABLE as error:
             logger.warning("Firestore unavailable on %s: %s", request.path, error)
             return unavailable_page(request)
+        except DATABASE_UNAVAILABLE:
+            logger.exception("Database unavailable on %s", request.path)
+            return unavailable_page(request, database_down=True)
         except NotFound as error:
             raise Http404(error.message) from error
         except NotAuthenticated:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.defaults import page_not_found, server_error
 from google.api_core import exceptions as google_exceptions
@@ -44,6 +45,8 @@ STORE_UNAVAILABLE = (
     google_auth_exceptions.TransportError,
     TimeoutError,
 )
+# The relational database (users, keys, sessions) refused or dropped the connection.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 # DRF exception class -> (status, code, title). Checked in order; subclasses first.
 _DRF_PROBLEMS: Sequence[tuple[type[drf.APIException], int, str, str]] = (
@@ -211,6 +214,17 @@ def response_for(exc: BaseException, request: HttpRequest | None) -> HttpRespons
             code="unavailable",
             title="Service unavailable",
             detail="The issue store did not answer in time; try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            instance=instance,
+        )
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # Logged with its traceback: an unmigrated table raises the same class.
+        logger.error("Database unavailable answering %s", instance, exc_info=exc)
+        return problem_response(
+            status=503,
+            code="unavailable",
+            title="Service unavailable",
+            detail="The database did not answer; try again shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             instance=instance,
         )

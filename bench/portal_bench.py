@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def run() -> None:
 
     from accounts.models import User
     from issues import services
+    from issues.dashboard import dashboard_repository, run_side_by_side
     from issues.domain import (
         Activity,
         ActivityType,
@@ -82,6 +84,7 @@ def run() -> None:
         IssueType,
         NewIssue,
         Priority,
+        Sort,
         Status,
     )
     from issues.repository import (
@@ -169,8 +172,14 @@ def run() -> None:
     meter = install_meter()
     for total in SIZES:
         seed(total)
+        # Seeding writes documents directly, as the Flask app did: recount them,
+        # as `manage.py backfill_issues` does after a migration.
+        started = time.perf_counter()
+        services.issue_counts_rebuild()
+        rebuild_ms = (time.perf_counter() - started) * 1000
         cache.clear()
         stored = repo.count(filters=IssueFilters())
+        print(f"{stored} issues: counters rebuilt in {rebuild_ms:.0f} ms")
         featured = services.issue_create(
             actor=me,
             data=NewIssue(
@@ -238,6 +247,54 @@ def run() -> None:
                 f"{sorted(samples)[int(len(samples) * 0.95)]:6.1f} ms {own:>8}   "
                 f"{calls:5.1f} calls {docs:6.1f} docs {firestore_ms:7.1f} ms{note}"
             )
+        # The dashboard's calls one at a time: the counters it reads (against the
+        # eight aggregation queries they replaced, side by side as the page ran
+        # them) and its three lists and the unpicked service issues.
+        aggregations = [
+            partial(services.issue_count, actor=me, filters=filters)
+            for filters in (
+                *(IssueFilters(status=status) for status in Status),
+                *(IssueFilters(priority=priority) for priority in Priority),
+            )
+        ]
+
+        def listing(filters: IssueFilters) -> Callable[[], object]:
+            return partial(services.issue_list, actor=me, filters=filters, limit=8)
+
+        counts_cases: dict[str, Callable[[], object]] = {
+            "counts: counters (dashboard now)": partial(
+                services.issue_counts, actor=me
+            ),
+            "counts: 8 aggregations (before)": partial(run_side_by_side, aggregations),
+            "list: mine, open": listing(
+                IssueFilters(
+                    assignee_id=me.actor_id, status=Status.OPEN, sort=Sort.UPDATED
+                )
+            ),
+            "list: mine, in progress": listing(
+                IssueFilters(
+                    assignee_id=me.actor_id,
+                    status=Status.IN_PROGRESS,
+                    sort=Sort.UPDATED,
+                )
+            ),
+            "list: recently updated": listing(IssueFilters(sort=Sort.UPDATED)),
+            "list: unpicked from services": partial(
+                dashboard_repository().unassigned_open_by,
+                reporter_ids=[f"service-{n}" for n in range(5)],
+                limit=8,
+            ),
+        }
+        for name, action in counts_cases.items():
+            action()  # warm up
+            meter.reset()
+            samples = timed(action, RUNS)
+            calls, docs, firestore_ms = meter.per_page(RUNS)
+            print(
+                f"  {name:32} {statistics.median(samples):6.1f} ms "
+                f"{sorted(samples)[int(len(samples) * 0.95)]:6.1f} ms {'':>8}   "
+                f"{calls:5.1f} calls {docs:6.1f} docs {firestore_ms:7.1f} ms"
+            )
         print()
 
 
@@ -268,17 +325,20 @@ def install_meter() -> Meter:
     """Wrap the client's query, aggregation and document reads with a Meter.
 
     An aggregation counts as one document read (Firestore bills one read per
-    batch of up to 1,000 index entries it counts).
+    batch of up to 1,000 index entries it counts); `get_all` as one call reading
+    each document it returns.
     """
     from google.cloud.firestore_v1.aggregation import AggregationQuery
+    from google.cloud.firestore_v1.client import Client
     from google.cloud.firestore_v1.document import DocumentReference
     from google.cloud.firestore_v1.query import Query
 
     meter = Meter()
-    stream, aggregate, document = (
+    stream, aggregate, document, get_all = (
         Query.stream,
         AggregationQuery.get,
         DocumentReference.get,
+        Client.get_all,
     )
 
     def metered_stream(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -299,7 +359,14 @@ def install_meter() -> Meter:
         meter.add(1, time.perf_counter() - started)
         return result
 
+    def metered_get_all(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        rows = list(get_all(self, *args, **kwargs))
+        meter.add(len(rows), time.perf_counter() - started)
+        return iter(rows)
+
     Query.stream = metered_stream  # type: ignore[method-assign]
+    Client.get_all = metered_get_all  # type: ignore[method-assign]
     AggregationQuery.get = metered_aggregate  # type: ignore[method-assign]
     DocumentReference.get = metered_document  # type: ignore[method-assign]
     return meter

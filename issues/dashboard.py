@@ -2,8 +2,10 @@
 
 Each page is one call here; the view only shapes the result. Firestore calls of a
 page are independent reads, so they run side by side on a small shared pool (the
-client is thread-safe) and a page costs the slowest query, not their sum. Counts
-are aggregation queries: no page reads documents to count them.
+client is thread-safe) and a page costs the slowest query, not their sum. The
+dashboard's counts by status and priority come from the maintained counters (one
+read of a few documents, whatever the store holds); other counts are aggregation
+queries. No page reads issues to count them.
 """
 
 from collections.abc import Callable, Sequence
@@ -27,6 +29,7 @@ from issues.domain import (
     ActivityType,
     Comment,
     Issue,
+    IssueCounts,
     IssueFilters,
     Page,
     Priority,
@@ -210,11 +213,13 @@ def _updated_key(issue: Issue) -> datetime:
 def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
     """The dashboard of `actor`: counts, the 30-day chart and three short lists.
 
-    All queries go out side by side in one batch. The chart comes only from the
-    cache here (`chart` is None when it is not all there): the page then fetches
-    it from `chart_get`, so 60 counts never hold up the rest. Readers of every
-    issue see the chart and the unpicked service issues; a role that reads only
-    its own issues gets counts and lists of those.
+    All queries go out side by side in one batch. Readers of every issue get the
+    counts from the maintained counters (one call, constant whatever the store
+    holds), the chart and the unpicked service issues; a role that reads only its
+    own issues gets counts (aggregation queries over its own) and lists of those.
+    The chart comes only from the cache here (`chart` is None when it is not all
+    there): the page then fetches it from `chart_get`, so 60 counts never hold up
+    the rest.
     """
     require(actor, Action.READ, owner_id=getattr(actor, "actor_id", None))
     reads_all = user_can(actor, Action.READ)
@@ -230,9 +235,16 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
             services.issue_list(actor=actor, filters=filters, limit=LIST_SIZE).items
         )
 
+    counting: list[Callable[[], Any]] = (
+        [partial(services.issue_counts, actor=actor)]
+        if reads_all
+        else [
+            *(count(IssueFilters(status=status)) for status in Status),
+            *(count(IssueFilters(priority=priority)) for priority in Priority),
+        ]
+    )
     calls: list[Callable[[], Any]] = [
-        *(count(IssueFilters(status=status)) for status in Status),
-        *(count(IssueFilters(priority=priority)) for priority in Priority),
+        *counting,
         listing(IssueFilters(assignee_id=me, status=Status.OPEN, sort=Sort.UPDATED)),
         listing(
             IssueFilters(assignee_id=me, status=Status.IN_PROGRESS, sort=Sort.UPDATED)
@@ -245,9 +257,17 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
         calls += unpicked_calls(repo, service_ids())
     results = run_side_by_side(calls)
 
-    statuses, priorities = len(Status), len(Priority)
-    counts = results[: statuses + priorities]
-    mine_open, mine_in_progress, recent = results[statuses + priorities : fixed]
+    counted = results[: len(counting)]
+    if reads_all:
+        counts: IssueCounts = counted[0]
+        by_status = [(status, counts.by_status[status]) for status in Status]
+        by_priority = [
+            (priority, counts.by_priority[priority]) for priority in Priority
+        ]
+    else:
+        by_status = list(zip(Status, counted[: len(Status)], strict=True))
+        by_priority = list(zip(Priority, counted[len(Status) :], strict=True))
+    mine_open, mine_in_progress, recent = results[len(counting) : fixed]
     from_services = sorted(
         (issue for page in results[fixed:] for issue in page),
         key=_created_key,
@@ -255,8 +275,8 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
     )
     mine = sorted([*mine_in_progress, *mine_open], key=_updated_key, reverse=True)
     return Dashboard(
-        by_status=list(zip(Status, counts[:statuses], strict=True)),
-        by_priority=list(zip(Priority, counts[statuses:], strict=True)),
+        by_status=by_status,
+        by_priority=by_priority,
         shows_chart=reads_all,
         chart=chart_cached(today=day) if reads_all else None,
         my_open=mine[:LIST_SIZE],

@@ -234,6 +234,19 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
+class IssueCounts:
+    """How many issues are stored: in all, by status and by priority.
+
+    Every status and priority is present (0 when none). An issue whose stored
+    status or priority is missing or unknown counts only in `total`.
+    """
+
+    total: int
+    by_status: Mapping[Status, int]
+    by_priority: Mapping[Priority, int]
+
+
+@dataclass(frozen=True)
 class UpdateResult:
     """An issue after an update and the activity recording it (None: no change)."""
 

@@ -15,16 +15,19 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias, TypeVar
 
 from google.api_core import exceptions as google_exceptions
 from google.auth import exceptions as google_auth_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.batch import WriteBatch
 from google.cloud.firestore_v1.document import DocumentReference
 from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.transaction import Transaction
@@ -36,6 +39,7 @@ from issues.domain import (
     Comment,
     FieldChange,
     Issue,
+    IssueCounts,
     IssueFilters,
     IssueType,
     Page,
@@ -55,6 +59,7 @@ from issuetracker.firestore import call_options, get_client
 logger = logging.getLogger(__name__)
 
 Snapshot: TypeAlias = DocumentSnapshot[Any]
+T = TypeVar("T")
 
 ISSUES: Final = "issues"
 COMMENTS: Final = "comments"
@@ -84,6 +89,19 @@ SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
 ISSUE_ID, AUTHOR, CONTENT = "issueId", "authorId", "content"
 USER, CHANGES = "userId", "changes"
 DOCUMENT_ID: Final = "__name__"
+
+# The issue counters: COUNTER_SHARDS documents `stats/issueCounts/shards/{n}` whose
+# fields, summed over the shards, say how many issues are stored in all (`total`),
+# by stored status (`byStatus.<status>`) and by stored priority
+# (`byPriority.<priority>`). Every write of an issue adds its moves to one shard
+# picked at random, in the same batch or transaction and with `Increment`, so a
+# burst of creates spreads over the shards (Firestore sustains about one write a
+# second per document). `rebuild_counts` recomputes them from aggregation counts.
+STATS: Final = "stats"
+ISSUE_COUNTS: Final = "issueCounts"
+SHARDS: Final = "shards"
+COUNTER_SHARDS: Final = 10
+COUNT_TOTAL, COUNT_BY_STATUS, COUNT_BY_PRIORITY = "total", "byStatus", "byPriority"
 
 # The Flask app's snake_case spellings, read when the camelCase field is absent.
 LEGACY_NAMES: Final[Mapping[str, str]] = {
@@ -420,6 +438,96 @@ def activity_to_document(activity: Activity) -> dict[str, Any]:
     }
 
 
+# --- counters ---------------------------------------------------------------------
+
+# A counter field's path in a shard: (`total`,) or (`byStatus`, "open"), ...
+CounterKey: TypeAlias = tuple[str, ...]
+
+_STATUS_VALUES: Final = frozenset(str(status) for status in Status)
+_PRIORITY_VALUES: Final = frozenset(str(priority) for priority in Priority)
+
+
+def counted_as(data: Mapping[str, Any] | None) -> list[CounterKey]:
+    """The counter fields a stored issue document adds one to (none when absent).
+
+    Read from the stored values, as the aggregation queries see them: a missing
+    or unknown status or priority counts only in the total.
+    """
+    if data is None:
+        return []
+    keys: list[CounterKey] = [(COUNT_TOTAL,)]
+    status, priority = data.get(STATUS), data.get(PRIORITY)
+    if isinstance(status, str) and status in _STATUS_VALUES:
+        keys.append((COUNT_BY_STATUS, status))
+    if isinstance(priority, str) and priority in _PRIORITY_VALUES:
+        keys.append((COUNT_BY_PRIORITY, priority))
+    return keys
+
+
+def counter_moves(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[CounterKey, int]:
+    """What the counters move by when a stored issue goes from `before` to `after`
+    (None: no document); empty when neither status, priority nor existence moves."""
+    moves: Counter[CounterKey] = Counter(counted_as(after))
+    moves.subtract(counted_as(before))
+    return {key: n for key, n in moves.items() if n}
+
+
+def counter_increments(moves: Mapping[CounterKey, int]) -> dict[str, Any]:
+    """`moves` as a shard's merge-set of `Increment`s (nested maps for the enums)."""
+    document: dict[str, Any] = {}
+    for key, n in moves.items():
+        *parents, name = key
+        target = document
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = firestore.Increment(n)
+    return document
+
+
+def counts_from_shards(shards: Sequence[Mapping[str, Any]]) -> IssueCounts:
+    """The counters summed over the shards' documents; ValueError when a field is
+    not a whole number (an edit in the console: rebuild the counters)."""
+
+    def number(value: Any, name: str) -> int:
+        if value is None:
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"counter {name} is not a number: {value!r}")
+        return value
+
+    def counted(data: Mapping[str, Any], group: str, value: str) -> int:
+        values = data.get(group) or {}
+        if not isinstance(values, Mapping):
+            raise ValueError(f"counter {group} is not a map: {values!r}")
+        return number(values.get(value), f"{group}.{value}")
+
+    return IssueCounts(
+        total=sum(number(data.get(COUNT_TOTAL), COUNT_TOTAL) for data in shards),
+        by_status={
+            status: sum(counted(data, COUNT_BY_STATUS, status) for data in shards)
+            for status in Status
+        },
+        by_priority={
+            priority: sum(counted(data, COUNT_BY_PRIORITY, priority) for data in shards)
+            for priority in Priority
+        },
+    )
+
+
+def counts_to_shard(counts: IssueCounts) -> dict[str, Any]:
+    """A whole shard document holding `counts` (zeros for an empty shard)."""
+    return {
+        COUNT_TOTAL: counts.total,
+        COUNT_BY_STATUS: {str(s): counts.by_status.get(s, 0) for s in Status},
+        COUNT_BY_PRIORITY: {str(p): counts.by_priority.get(p, 0) for p in Priority},
+    }
+
+
+NO_ISSUES: Final = IssueCounts(total=0, by_status={}, by_priority={})
+
+
 # --- cursors ----------------------------------------------------------------------
 
 
@@ -630,6 +738,12 @@ class IssueRepository(Protocol):
     def count(self, *, filters: IssueFilters) -> int:
         """How many issues match the equality filters (an aggregation query)."""
 
+    def counts(self) -> IssueCounts:
+        """All issues by status and priority, from the counters (one read call)."""
+
+    def rebuild_counts(self) -> IssueCounts:
+        """Recount the issues with aggregation queries and rewrite the counters."""
+
     def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
         """Store a comment, its activity and the issue's new comment count."""
 
@@ -653,17 +767,52 @@ class FirestoreIssueRepository:
     def __init__(self, client: firestore.Client | None = None) -> None:
         self.client = client or get_client()
         self.issues = self.client.collection(ISSUES)
+        self.counter_shards = (
+            self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
+        )
+
+    def _shard(self) -> DocumentReference:
+        """A counter shard picked at random, so concurrent writes spread out."""
+        n = random.randrange(COUNTER_SHARDS)  # noqa: S311 - load spreading only
+        shard: DocumentReference = self.counter_shards.document(str(n))
+        return shard
+
+    def _count(
+        self,
+        writes: WriteBatch | Transaction,
+        shard: DocumentReference,
+        moves: Mapping[CounterKey, int],
+    ) -> None:
+        """Add the counter `moves` to the same batch or transaction as the issue."""
+        if moves:
+            writes.set(shard, counter_increments(moves), merge=True)
+
+    def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
+        """Run a `@firestore.transactional` function with bounded calls."""
+        transaction = BoundedTransaction(self.client, max_attempts=TRANSACTION_ATTEMPTS)
+        with store_errors(what):
+            try:
+                return run(transaction)
+            except ValueError as error:
+                if isinstance(error.__cause__, google_exceptions.Aborted):
+                    raise StoreUnavailable(
+                        "The issue is being changed by many callers; try again."
+                    ) from error
+                raise
 
     def new_id(self) -> str:
         """A fresh random document id (Firestore's own generator, no call)."""
         return str(self.issues.document().id)
 
     def add(self, *, issue: Issue, activity: Activity) -> Issue:
-        """One batch: the issue (must not exist) and its `created` activity."""
+        """One batch: the issue (must not exist), its `created` activity and +1 on
+        the counters of its status and priority and the total."""
         ref = self.issues.document(issue.id)
+        document = issue_to_document(issue)
         batch = self.client.batch()
-        batch.create(ref, issue_to_document(issue))
+        batch.create(ref, document)
         batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
+        self._count(batch, self._shard(), counter_moves(None, document))
         with store_errors("creating an issue"):
             batch.commit(**call_options())
         return issue
@@ -691,12 +840,14 @@ class FirestoreIssueRepository:
         return self._read(snapshot) if snapshot.exists else None
 
     def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
-        """A transaction: read the issue, apply `mutate`, write it and its activity.
+        """A transaction: read the issue, apply `mutate`, write it, its activity and
+        the counter moves of a status or priority change (-1 old, +1 new).
 
         `mutate` must be pure (Firestore may run it again on contention); errors it
-        raises leave nothing written.
+        raises leave nothing written, counters included.
         """
         ref = self.issues.document(issue_id)
+        shard = self._shard()
 
         @firestore.transactional
         def run(transaction: Transaction) -> UpdateResult:
@@ -725,22 +876,27 @@ class FirestoreIssueRepository:
                 ref.collection(ACTIVITIES).document(),
                 activity_to_document(result.activity),
             )
+            self._count(transaction, shard, counter_moves(data, {**data, **writes}))
             return result
 
-        transaction = BoundedTransaction(self.client, max_attempts=TRANSACTION_ATTEMPTS)
-        with store_errors("updating an issue"):
-            try:
-                return run(transaction)  # type: ignore[no-any-return]
-            except ValueError as error:
-                if isinstance(error.__cause__, google_exceptions.Aborted):
-                    raise StoreUnavailable(
-                        "The issue is being changed by many callers; try again."
-                    ) from error
-                raise
+        result: UpdateResult = self._transact(run, "updating an issue")
+        return result
 
     def delete(self, *, issue_id: str) -> bool:
-        """Delete comments and activities in batches, then the issue itself."""
+        """Delete comments and activities in batches, then the issue itself in a
+        transaction that takes it off the counters as it is stored then."""
         ref = self.issues.document(issue_id)
+        shard = self._shard()
+
+        @firestore.transactional
+        def remove(transaction: Transaction) -> bool:
+            snapshot = ref.get(transaction=transaction, **call_options())
+            if not snapshot.exists:
+                return False  # deleted meanwhile, and counted off by that delete
+            transaction.delete(ref)
+            self._count(transaction, shard, counter_moves(snapshot.to_dict(), None))
+            return True
+
         with store_errors("deleting an issue"):
             if not ref.get(field_paths=[VERSION], **call_options()).exists:
                 return False
@@ -756,8 +912,8 @@ class FirestoreIssueRepository:
                     for row in rows:
                         batch.delete(row.reference)
                     batch.commit(**call_options())
-            ref.delete(**call_options())
-        return True
+        removed: bool = self._transact(remove, "deleting an issue")
+        return removed
 
     def list_page(
         self, *, filters: IssueFilters, limit: int, cursor: str | None
@@ -789,6 +945,63 @@ class FirestoreIssueRepository:
         with store_errors("counting issues"):
             result = query.count(alias="n").get(**call_options())
         return int(result[0][0].value)  # type: ignore[index]
+
+    def counts(self) -> IssueCounts:
+        """The counters: every shard read in one call and summed."""
+        with store_errors("reading the issue counters"):
+            shards = list(
+                self.client.get_all(
+                    [
+                        self.counter_shards.document(str(n))
+                        for n in range(COUNTER_SHARDS)
+                    ],
+                    **call_options(),
+                )
+            )
+        try:
+            return counts_from_shards(
+                [snapshot.to_dict() or {} for snapshot in shards if snapshot.exists]
+            )
+        except ValueError as error:
+            logger.error("Issue counters cannot be read: %s", error)
+            raise MalformedDocument(
+                "The issue counters are unreadable; run manage.py backfill_issues "
+                "--counters-only to rebuild them."
+            ) from error
+
+    def rebuild_counts(self) -> IssueCounts:
+        """Recount with aggregation queries (the total, each status, each priority)
+        and write the counts to shard 0, zeroing the others, in one transaction.
+
+        The transaction reads every shard first, so an issue written meanwhile
+        (which increments a shard) makes it run again rather than be lost.
+        """
+        refs = [self.counter_shards.document(str(n)) for n in range(COUNTER_SHARDS)]
+
+        def count(transaction: Transaction, name: str | None, value: str) -> int:
+            query: Query = self.issues  # type: ignore[assignment]
+            if name is not None:
+                query = query.where(filter=FieldFilter(name, "==", value))
+            result = query.count(alias="n").get(
+                transaction=transaction, **call_options()
+            )
+            return int(result[0][0].value)  # type: ignore[index]
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> IssueCounts:
+            list(transaction.get_all(refs, **call_options()))
+            counts = IssueCounts(
+                total=count(transaction, None, ""),
+                by_status={s: count(transaction, STATUS, str(s)) for s in Status},
+                by_priority={p: count(transaction, PRIORITY, str(p)) for p in Priority},
+            )
+            transaction.set(refs[0], counts_to_shard(counts))
+            for ref in refs[1:]:
+                transaction.set(ref, counts_to_shard(NO_ISSUES))
+            return counts
+
+        rebuilt: IssueCounts = self._transact(run, "rebuilding the issue counters")
+        return rebuilt
 
     def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
         """One batch: comment, `commented` activity, counter and updatedAt."""

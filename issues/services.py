@@ -26,6 +26,7 @@ from issues.domain import (
     Comment,
     Issue,
     IssueChanges,
+    IssueCounts,
     IssueFilters,
     NewIssue,
     Page,
@@ -133,6 +134,17 @@ def issue_count(*, actor: Actor, filters: IssueFilters) -> int:
     if not user_can(actor, Action.READ):
         filters = replace(filters, reporter_id=_actor_id(actor))
     return issue_repository().count(filters=filters)
+
+
+def issue_counts(*, actor: Actor) -> IssueCounts:
+    """How many issues there are in all, by status and by priority, from the
+    maintained counters: one read of a few documents, whatever the store holds.
+
+    For roles that read every issue; a role that reads only its own gets 403
+    (the counters cover everyone's issues; `issue_count` counts its own).
+    """
+    require(actor, Action.READ)
+    return issue_repository().counts()
 
 
 def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
@@ -282,3 +294,11 @@ def issues_backfill() -> BackfillReport:
     For operators (`manage.py backfill_issues`); takes no actor.
     """
     return issue_repository().backfill()
+
+
+def issue_counts_rebuild() -> IssueCounts:
+    """Recount every issue by status and priority and rewrite the counters the
+    dashboard reads, for documents written without them (the Flask app's, edits
+    in the console). For operators (`manage.py backfill_issues`); takes no actor.
+    """
+    return issue_repository().rebuild_counts()

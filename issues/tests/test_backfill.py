@@ -52,3 +52,6 @@ def test_old_issues_become_searchable_and_sortable(store, developer, make_issue)
 def test_firestore_down_is_a_command_error(firestore_down, db):
     with pytest.raises(CommandError, match="did not answer"):
         run()
+    out = StringIO()
+    with pytest.raises(CommandError, match="did not answer"):
+        call_command("backfill_issues", "--counters-only", stdout=out)

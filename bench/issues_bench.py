@@ -7,66 +7,23 @@ network. Run with `make bench`; results are described in docs/benchmarks.md.
 """
 
 import os
-import platform
 import statistics
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import machine, run_isolated, summary, timed
 
 CREATES = int(os.environ.get("BENCH_CREATES", "300"))
 PAGE_RUNS = int(os.environ.get("BENCH_PAGE_RUNS", "30"))
 SIZES = (1_000, 20_000)
 
 
-def timed(action: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds of each of `runs` calls."""
-    results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        results.append((time.perf_counter() - started) * 1000)
-    return results
-
-
-def summary(samples: list[float]) -> str:
-    """Median and 95th percentile, in milliseconds."""
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return f"median {statistics.median(ordered):6.1f} ms   p95 {p95:6.1f} ms"
-
-
 def main() -> None:
     """Run every measurement and print the numbers."""
-    data_dir = tempfile.mkdtemp(prefix="issues-bench-")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "issuetracker.settings",
-            "DATA_DIR": data_dir,
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "testserver",
-            "LOG_LEVEL": "WARNING",
-            # Measures the create path, not the rate limit in front of it.
-            "API_WRITE_RATE": "1000000/m",
-        }
-    )
-    from issuetracker.emulator import FirestoreEmulator
-
-    emulator = FirestoreEmulator(project="demo-issuetracker").start()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.address
-    try:
-        run(emulator)
-    finally:
-        emulator.stop(export=False)
+    run_isolated("issues", run)
 
 
-def run(emulator: object) -> None:
+def run(emulator_address: str) -> None:
     """The measurements, once Django and the emulator are up."""
     import django
 
@@ -93,11 +50,8 @@ def run(emulator: object) -> None:
         "tags": ["workflow", "error"],
     }
 
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, {platform.platform()}"
-    )
-    print(f"Firestore emulator on {emulator.address}\n")  # type: ignore[attr-defined]
+    print(machine())
+    print(f"Firestore emulator on {emulator_address}\n")
 
     # Create rate: the API (validation, service, one batch commit) vs a raw set().
     def api_create() -> None:

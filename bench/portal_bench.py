@@ -8,20 +8,15 @@ network, no browser). Run with `make bench`; docs/benchmarks.md has the results.
 
 import logging
 import os
-import platform
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import machine, run_isolated, timed
 
 RUNS = int(os.environ.get("BENCH_PAGE_RUNS", "30"))
 SIZES = tuple(
@@ -29,41 +24,12 @@ SIZES = tuple(
 )
 
 
-def timed(action: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds of each of `runs` calls."""
-    results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        results.append((time.perf_counter() - started) * 1000)
-    return results
-
-
 def main() -> None:
     """Start the emulator, run the measurements, stop it."""
-    data_dir = tempfile.mkdtemp(prefix="portal-bench-")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "issuetracker.settings",
-            "DJANGO_ENV": "development",
-            "DATA_DIR": data_dir,
-            "DATABASE_URL": "",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "testserver",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    from issuetracker.emulator import FirestoreEmulator
-
-    emulator = FirestoreEmulator(project="demo-issuetracker").start()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.address
-    try:
-        run()
-    finally:
-        emulator.stop(export=False)
+    run_isolated("portal", run)
 
 
-def run() -> None:
+def run(emulator_address: str) -> None:
     """The measurements, once Django and the emulator are up."""
     import django
 
@@ -110,10 +76,7 @@ def run() -> None:
     statuses, priorities, kinds = list(Status), list(Priority), list(IssueType)
     now = datetime.now(UTC)
 
-    print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, {platform.platform()}\n"
-    )
+    print(machine() + "\n")
 
     def seed(total: int) -> None:
         """Issues spread over 60 days, each with its `created` history entry and,

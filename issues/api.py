@@ -249,14 +249,31 @@ class IssueViewSet(ApiView):
 
     @extend_schema(
         operation_id="issues_create",
-        summary="Create an issue",
+        summary="Create an issue (or count one more occurrence)",
         description=(
             "The caller is the reporter. Anonymous callers in compatibility mode "
             "name the reporting service with `reporter_id`. Defaults: type `task`, "
-            "priority `medium`; status is `open`."
+            "priority `medium`; status is `open`.\n\n"
+            "With a `fingerprint`, a report whose reporter already has an `open` or "
+            "`in-progress` issue with that fingerprint creates nothing: that issue's "
+            "`occurrenceCount` goes up by one and its `lastSeenAt` moves (the other "
+            "fields of the report are ignored; no history entry, `updatedAt` and "
+            "`version` stay), and the answer is 200 with it. A `resolved` or "
+            "`closed` issue takes no more reports: the next one creates a new issue "
+            "(201), which takes the later ones. Concurrent reports end as one issue."
         ),
         request={JSON: IssueCreateInput},
-        responses={(201, JSON): IssueOutput, **problems(400, 403, 413, 415)},
+        responses={
+            (201, JSON): OpenApiResponse(IssueOutput, description="Issue created."),
+            (200, JSON): OpenApiResponse(
+                IssueOutput,
+                description=(
+                    "The reporter's unresolved issue with this fingerprint, after "
+                    "counting this report as one more occurrence."
+                ),
+            ),
+            **problems(400, 403, 413, 415),
+        },
         examples=[
             OpenApiExample(
                 "Old app's example",
@@ -274,12 +291,12 @@ class IssueViewSet(ApiView):
         ],
     )
     def create(self, request: Request) -> Response:
-        """Create an issue; 201 with the issue."""
+        """201 with the new issue; 200 with the issue that absorbed the report."""
         body = IssueCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         actor = self.actor(request, data.get("reporter_id"))
-        issue = services.issue_create(
+        result = services.issue_report(
             actor=actor,
             data=NewIssue(
                 title=data["title"],
@@ -291,7 +308,8 @@ class IssueViewSet(ApiView):
                 fingerprint=data.get("fingerprint"),
             ),
         )
-        return _issue_response(issue, http.HTTP_201_CREATED)
+        status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
+        return _issue_response(result.issue, status)
 
     @extend_schema(
         operation_id="issues_retrieve",

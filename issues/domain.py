@@ -67,6 +67,9 @@ class Sort(StrEnum):
     PRIORITY = "priority"  # critical first, then newest first
 
 
+# Not yet resolved: an issue in one of these absorbs new reports with its fingerprint.
+ACTIVE_STATUSES: Final = frozenset({Status.OPEN, Status.IN_PROGRESS})
+
 # open -> in-progress -> resolved -> closed; resolved or closed -> open (reopen).
 STATUS_MOVES: Final[Mapping[Status, frozenset[Status]]] = {
     Status.OPEN: frozenset({Status.IN_PROGRESS}),
@@ -247,6 +250,15 @@ class IssueCounts:
 
 
 @dataclass(frozen=True)
+class CreateResult:
+    """What a report did: the issue it created, or (`created` False) the reporter's
+    unresolved issue with the same fingerprint that absorbed it as an occurrence."""
+
+    issue: Issue
+    created: bool
+
+
+@dataclass(frozen=True)
 class UpdateResult:
     """An issue after an update and the activity recording it (None: no change)."""
 
@@ -421,4 +433,32 @@ def new_issue(
         first_seen_at=now,
         last_seen_at=now,
         version=1,
+    )
+
+
+def absorbs(issue: Issue, *, reporter_id: str, fingerprint: str) -> bool:
+    """Whether `issue` takes a new report of `reporter_id` with `fingerprint` as one
+    more occurrence: same reporter and fingerprint, and not yet resolved.
+
+    A resolved or closed issue does not: the report is a regression and opens a
+    new issue, which absorbs the reports after it.
+    """
+    return (
+        issue.reporter_id == reporter_id
+        and issue.fingerprint == fingerprint
+        and issue.status in ACTIVE_STATUSES
+    )
+
+
+def record_occurrence(issue: Issue, *, now: datetime) -> Issue:
+    """`issue` after one more report: occurrence count + 1, last seen `now`.
+
+    An occurrence is not an edit: `updatedAt` and `version` stay, so a crash loop
+    neither floats the issue to the top of "recently updated" nor makes a
+    person's pending `If-Match` stale. `lastSeenAt` never moves back when
+    concurrent reports commit out of order.
+    """
+    last_seen = max(issue.last_seen_at, now) if issue.last_seen_at else now
+    return replace(
+        issue, occurrence_count=issue.occurrence_count + 1, last_seen_at=last_seen
     )

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from issues.domain import (
     Activity,
     ActivityType,
     Comment,
+    CreateResult,
     FieldChange,
     Issue,
     IssueCounts,
@@ -90,6 +92,13 @@ ISSUE_ID, AUTHOR, CONTENT = "issueId", "authorId", "content"
 USER, CHANGES = "userId", "changes"
 DOCUMENT_ID: Final = "__name__"
 
+# Fingerprint locks: `fingerprints/{fingerprint_key(reporter, fingerprint)}` names
+# (`issueId`) the issue that absorbs that reporter's reports with that fingerprint.
+# Firestore has no unique constraint; a deterministic id read and written in the
+# report's transaction serializes concurrent reports of the same failure. A lock
+# naming an issue that is resolved, closed or deleted is moved to the new issue.
+FINGERPRINTS: Final = "fingerprints"
+
 # The issue counters: COUNTER_SHARDS documents `stats/issueCounts/shards/{n}` whose
 # fields, summed over the shards, say how many issues are stored in all (`total`),
 # by stored status (`byStatus.<status>`) and by stored priority
@@ -142,6 +151,10 @@ SCAN_FACTOR: Final = 5
 # Deletes go in batches of this many writes (Firestore allows 500).
 DELETE_BATCH: Final = 400
 TRANSACTION_ATTEMPTS: Final = 5
+# Before attempt n + 1 of a transaction that lost to another, a random pause of up
+# to RETRY_PAUSE * 2**n seconds (at most RETRY_PAUSE_MAX).
+RETRY_PAUSE: Final = 0.05
+RETRY_PAUSE_MAX: Final = 1.0
 
 _TRANSIENT = (
     google_exceptions.ServiceUnavailable,
@@ -182,12 +195,23 @@ class BoundedTransaction(Transaction):
 
     The library sends those three without a timeout, so an unreachable store would
     hold a worker for its default minute; these overrides pass `call_options()`.
-    Commit is not retried: a conflict (Aborted) reruns the whole function instead.
+    Commit is not retried: a conflict (Aborted) reruns the whole function instead,
+    after a random pause: transactions that aborted each other (several reports
+    of one failure) would otherwise collide again in step, and the emulator can
+    abort all of them every time.
     """
+
+    _retries = 0
 
     def _begin(self, retry_id: bytes | None = None) -> None:
         if self.in_progress:
             raise ValueError("Transaction already begun.")
+        if retry_id is None:
+            self._retries = 0
+        else:
+            self._retries += 1
+            ceiling = min(RETRY_PAUSE * 2**self._retries, RETRY_PAUSE_MAX)
+            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter only
         response = self._client._firestore_api.begin_transaction(
             request={
                 "database": self._client._database_string,
@@ -369,6 +393,13 @@ def issue_to_document(issue: Issue) -> dict[str, Any]:
         SEARCH_WORDS: issue.search_words,
         PRIORITY_RANK: issue.priority.rank,
     }
+
+
+def fingerprint_key(reporter_id: str, fingerprint: str) -> str:
+    """The lock document id of a reporter's fingerprint: a SHA-256 of the pair
+    encoded unambiguously (no separator a fingerprint could contain)."""
+    pair = json.dumps([reporter_id, fingerprint])
+    return hashlib.sha256(pair.encode()).hexdigest()
 
 
 def _repairs(data: Mapping[str, Any], issue: Issue) -> dict[str, Any]:
@@ -710,6 +741,9 @@ def _run_page(
 
 
 Mutation = Callable[[Issue], UpdateResult]
+# Given the issue a fingerprint lock names, the issue after absorbing one more
+# report, or None when it does not absorb it (a new issue is created instead).
+Absorption = Callable[[Issue], Issue | None]
 
 
 class IssueRepository(Protocol):
@@ -720,6 +754,13 @@ class IssueRepository(Protocol):
 
     def add(self, *, issue: Issue, activity: Activity) -> Issue:
         """Store a new issue and its `created` activity together."""
+
+    def add_or_absorb(
+        self, *, issue: Issue, activity: Activity, absorb: Absorption
+    ) -> CreateResult:
+        """Atomically: let the issue holding `issue`'s reporter and fingerprint
+        absorb it (by the pure `absorb`), or store `issue` as `add` does and make
+        it the one holding them."""
 
     def get(self, issue_id: str) -> Issue | None:
         """The issue, or None when there is none."""
@@ -770,6 +811,7 @@ class FirestoreIssueRepository:
         self.counter_shards = (
             self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
         )
+        self.fingerprints = self.client.collection(FINGERPRINTS)
 
     def _shard(self) -> DocumentReference:
         """A counter shard picked at random, so concurrent writes spread out."""
@@ -816,6 +858,94 @@ class FirestoreIssueRepository:
         with store_errors("creating an issue"):
             batch.commit(**call_options())
         return issue
+
+    def add_or_absorb(
+        self, *, issue: Issue, activity: Activity, absorb: Absorption
+    ) -> CreateResult:
+        """A transaction on the fingerprint lock of `issue`'s reporter and
+        fingerprint: read the lock and the issue it names; if `absorb` takes the
+        report, +1 `occurrenceCount` and the new `lastSeenAt` on that issue (no
+        activity, no counter); otherwise what `add` writes, plus the lock naming
+        the new issue.
+
+        Two concurrent reports read the same lock, so one of them commits and
+        the other runs again and finds the issue the first one made. `absorb`
+        must be pure (Firestore may run it again on contention).
+        """
+        if not issue.fingerprint:
+            raise ValueError("add_or_absorb needs an issue with a fingerprint.")
+        lock_ref = self.fingerprints.document(
+            fingerprint_key(issue.reporter_id, issue.fingerprint)
+        )
+        new_ref = self.issues.document(issue.id)
+        document = issue_to_document(issue)
+        lock = {
+            ISSUE_ID: issue.id,
+            REPORTER: issue.reporter_id,
+            FINGERPRINT: issue.fingerprint,
+            CREATED: issue.created_at,
+        }
+        shard = self._shard()
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> CreateResult:
+            held = lock_ref.get(transaction=transaction, **call_options())
+            holder = self._lock_holder(transaction, held)
+            absorbed = absorb(holder[1]) if holder is not None else None
+            if holder is not None and absorbed is not None:
+                snapshot, current = holder
+                stored = (snapshot.to_dict() or {}).get(OCCURRENCES)
+                step = absorbed.occurrence_count - current.occurrence_count
+                transaction.update(
+                    snapshot.reference,
+                    {
+                        # The transaction holds the read, so Increment adds to
+                        # the count read; a document lacking it gets the whole.
+                        OCCURRENCES: firestore.Increment(step)
+                        if isinstance(stored, int)
+                        else absorbed.occurrence_count,
+                        LAST_SEEN: absorbed.last_seen_at,
+                    },
+                )
+                return CreateResult(issue=absorbed, created=False)
+            transaction.create(new_ref, document)
+            transaction.set(
+                new_ref.collection(ACTIVITIES).document(),
+                activity_to_document(activity),
+            )
+            self._count(transaction, shard, counter_moves(None, document))
+            if held.exists:
+                transaction.set(lock_ref, lock)
+            else:
+                transaction.create(lock_ref, lock)
+            return CreateResult(issue=issue, created=True)
+
+        result: CreateResult = self._transact(run, "reporting an issue")
+        return result
+
+    def _lock_holder(
+        self, transaction: Transaction, lock: Snapshot
+    ) -> tuple[Snapshot, Issue] | None:
+        """The issue a fingerprint lock names, read in `transaction`; None when
+        there is no lock, or its issue is deleted or unreadable (logged)."""
+        holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
+        if not isinstance(holder_id, str) or not holder_id:
+            return None
+        snapshot = self.issues.document(holder_id).get(
+            transaction=transaction, **call_options()
+        )
+        if not snapshot.exists:
+            return None
+        try:
+            issue = issue_from_document(snapshot.id, snapshot.to_dict() or {})
+        except ValueError as error:
+            logger.error(
+                "Issue %s unreadable; a new issue takes its reports: %s",
+                snapshot.id,
+                error,
+            )
+            return None
+        return snapshot, issue
 
     def _read(self, snapshot: Snapshot) -> Issue:
         try:

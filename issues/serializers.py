@@ -99,7 +99,15 @@ class IssueCreateInput(StrictInput):
     )
     tags = _tags(default=list)
     fingerprint = serializers.CharField(
-        min_length=1, max_length=FINGERPRINT_MAX, required=False, allow_null=True
+        min_length=1,
+        max_length=FINGERPRINT_MAX,
+        required=False,
+        allow_null=True,
+        help_text=(
+            "A stable id of the failure (e.g. exception type and location). While "
+            "the reporter has an open or in-progress issue with it, reports count "
+            "as occurrences of that issue (200) instead of creating one (201)."
+        ),
     )
 
 
@@ -198,9 +206,16 @@ class IssueOutput(serializers.Serializer[Any]):
     updatedAt = serializers.DateTimeField(source="updated_at", allow_null=True)
     resolvedAt = serializers.DateTimeField(source="resolved_at", allow_null=True)
     fingerprint = serializers.CharField(allow_null=True)
-    occurrenceCount = serializers.IntegerField(source="occurrence_count")
-    firstSeenAt = serializers.DateTimeField(source="first_seen_at", allow_null=True)
-    lastSeenAt = serializers.DateTimeField(source="last_seen_at", allow_null=True)
+    occurrenceCount = serializers.IntegerField(
+        source="occurrence_count",
+        help_text="Reports with this issue's fingerprint it has absorbed, plus one.",
+    )
+    firstSeenAt = serializers.DateTimeField(
+        source="first_seen_at", allow_null=True, help_text="The first report."
+    )
+    lastSeenAt = serializers.DateTimeField(
+        source="last_seen_at", allow_null=True, help_text="The latest report."
+    )
     commentCount = serializers.IntegerField(source="comment_count")
     watcherIds = serializers.ListField(
         source="watcher_ids", child=serializers.CharField()

@@ -24,6 +24,7 @@ from issues.domain import (
     Activity,
     ActivityType,
     Comment,
+    CreateResult,
     Issue,
     IssueChanges,
     IssueCounts,
@@ -32,10 +33,12 @@ from issues.domain import (
     Page,
     Status,
     UpdateResult,
+    absorbs,
     apply_changes,
     changed_fields,
     is_close_or_reopen,
     new_issue,
+    record_occurrence,
 )
 from issues.repository import (
     BackfillReport,
@@ -83,21 +86,42 @@ def _visible(actor: Actor, issue: Issue | None) -> Issue:
 # --- issues ------------------------------------------------------------------------
 
 
-def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
-    """Create an open issue reported by `actor`, with its `created` activity.
+def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
+    """Create an open issue reported by `actor`, with its `created` activity; or,
+    when `data` has a fingerprint and `actor` already has an unresolved (open or
+    in-progress) issue with it, count one more occurrence of that issue instead.
 
     Defaults (DESIGN.md): type task, priority medium, tags []. Viewers get 403.
+    An occurrence writes no activity (a crash loop would flood the history) and
+    moves no counter; it bumps `occurrenceCount` and `lastSeenAt` only. A
+    resolved or closed issue absorbs nothing: the report is a regression and
+    creates a new issue, which absorbs the later ones. Concurrent reports with
+    one fingerprint end as one issue (see `add_or_absorb`).
     """
     require(actor, Action.CREATE)
     repo = issue_repository()
     now = _now()
-    issue = new_issue(
-        data, issue_id=repo.new_id(), reporter_id=_actor_id(actor), now=now
-    )
-    activity = Activity(
-        type=ActivityType.CREATED, user_id=issue.reporter_id, created_at=now
-    )
-    return repo.add(issue=issue, activity=activity)
+    reporter_id = _actor_id(actor)
+    issue = new_issue(data, issue_id=repo.new_id(), reporter_id=reporter_id, now=now)
+    activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
+    fingerprint = issue.fingerprint
+    if fingerprint is None:
+        return CreateResult(
+            issue=repo.add(issue=issue, activity=activity), created=True
+        )
+
+    def absorb(current: Issue) -> Issue | None:
+        if not absorbs(current, reporter_id=reporter_id, fingerprint=fingerprint):
+            return None
+        return record_occurrence(current, now=now)
+
+    return repo.add_or_absorb(issue=issue, activity=activity, absorb=absorb)
+
+
+def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
+    """`issue_report` for callers that need only the issue (the portal's form):
+    the new issue, or the existing one that absorbed a fingerprinted report."""
+    return issue_report(actor=actor, data=data).issue
 
 
 def issue_get(*, actor: Actor, issue_id: str) -> Issue:

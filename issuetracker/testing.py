@@ -1,4 +1,4 @@
-"""Test support shared by the apps' suites: running `manage.py` as a fresh process.
+"""Test support shared by the apps' suites: manage.py in a child, browsers, races.
 
 Settings are read once per process, so tests of what the environment decides
 (production refusals, defaults) run manage.py in a child with the environment
@@ -9,7 +9,8 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,29 @@ def chromium_launch_options() -> dict[str, Any]:
             "--no-first-run",
         ],
     }
+
+
+def run_at_once(
+    *calls: Callable[[], Any],
+) -> tuple[list[Any], list[BaseException]]:
+    """Run `calls` on threads released together: what they returned, what they raised.
+
+    For races: every call waits at a barrier, so they reach the store at once.
+    """
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    gate = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> None:
+        gate.wait()
+        try:
+            results.append(call())
+        except Exception as error:  # noqa: BLE001 - handed back to the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors

@@ -2,8 +2,6 @@
 every write keeps them equal to aggregation counts, failed writes leave them be,
 the dashboard reads them, and `backfill_issues` rebuilds them."""
 
-import threading
-from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -25,6 +23,7 @@ from issuetracker.errors import (
     NotAuthenticated,
     PreconditionFailed,
 )
+from issuetracker.testing import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -49,26 +48,6 @@ def shard_documents(store: Any) -> dict[str, dict[str, Any]]:
     return {row.id: row.to_dict() for row in store.collection(SHARDS).stream()}
 
 
-def in_threads(*calls: Callable[[], object]) -> list[BaseException]:
-    """Run `calls` at once; the errors they raised."""
-    errors: list[BaseException] = []
-    gate = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> None:
-        gate.wait()
-        try:
-            call()
-        except Exception as error:  # noqa: BLE001 - returned to the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 def test_counters_follow_creates_moves_priority_changes_and_deletes(
     store, admin, developer, service, make_issue
 ):
@@ -90,7 +69,7 @@ def test_counters_follow_creates_moves_priority_changes_and_deletes(
         lambda p=p: make_issue(service, priority=p)
         for p in ("low", "high", "high", "critical", "medium", "low")
     ]
-    assert in_threads(*burst) == []
+    assert run_at_once(*burst)[1] == []
     assert counters() == aggregated()
 
     update(low.id, status=Status.IN_PROGRESS)
@@ -108,12 +87,12 @@ def test_counters_follow_creates_moves_priority_changes_and_deletes(
 
     # Two PATCHes of one issue at once: different fields both land; the same move
     # made twice lands once (the second run sees it done and writes nothing).
-    errors = in_threads(
+    _, errors = run_at_once(
         lambda: update(critical.id, status=Status.IN_PROGRESS),
         lambda: update(critical.id, priority=Priority.CRITICAL),
     )
     assert errors == []
-    errors = in_threads(
+    _, errors = run_at_once(
         lambda: update(high.id, status=Status.IN_PROGRESS),
         lambda: update(high.id, status=Status.IN_PROGRESS),
     )

@@ -3,9 +3,7 @@ same fingerprint absorbs new reports as occurrences, race-free, without history
 entries or counter moves; resolved and closed issues do not (regressions)."""
 
 import json
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from issues.domain import (
 )
 from issues.repository import FINGERPRINTS, FirestoreIssueRepository, fingerprint_key
 from issuetracker.errors import Forbidden
+from issuetracker.testing import run_at_once
 
 ISSUES = "/api/v1/issues"
 CRASH = "order-router:KeyError:route.py:42"
@@ -62,27 +61,6 @@ def resolve(actor: Any, issue_id: str) -> None:
         services.issue_update(
             actor=actor, issue_id=issue_id, changes=IssueChanges(status=status)
         )
-
-
-def in_threads(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Run `calls` at once: what they returned and the errors they raised."""
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    gate = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> None:
-        gate.wait()
-        try:
-            results.append(call())
-        except Exception as error:  # noqa: BLE001 - returned to the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 # --- services -----------------------------------------------------------------------
@@ -221,7 +199,7 @@ def test_the_lock_document_names_the_current_issue(service, store):
 
 
 def test_concurrent_reports_end_as_one_issue(service):
-    results, errors = in_threads(*[lambda: report(service)] * 5)
+    results, errors = run_at_once(*[lambda: report(service)] * 5)
     assert errors == []
     assert sum(result.created for result in results) == 1
     [stored] = stored_issues()
@@ -233,7 +211,7 @@ def test_concurrent_reports_end_as_one_issue(service):
 
 
 def test_concurrent_first_reports_of_two_reporters_stay_apart(service, other_service):
-    results, errors = in_threads(
+    results, errors = run_at_once(
         *[lambda: report(service)] * 2, *[lambda: report(other_service)] * 2
     )
     assert errors == []

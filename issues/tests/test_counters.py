@@ -117,7 +117,9 @@ def test_counters_follow_creates_moves_priority_changes_and_deletes(
     assert set(shards) <= {str(n) for n in range(COUNTER_SHARDS)}
     assert len(shards) > 1
     assert sum(data.get("total", 0) for data in shards.values()) == 8
-    assert sum(d["byStatus"].get("in-progress", 0) for d in shards.values()) == 2
+    assert (
+        sum(d.get("byStatus", {}).get("in-progress", 0) for d in shards.values()) == 2
+    )
 
 
 def test_failed_updates_and_refusals_change_no_counter(

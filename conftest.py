@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 from google.cloud import firestore
 
-from issuetracker.emulator import FirestoreEmulator
+from issuetracker.emulator import FirestoreEmulator, free_port
 from issuetracker.firestore import get_client
 
 if TYPE_CHECKING:
@@ -38,6 +39,20 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
 def _fresh_cache() -> None:
     """Every test starts with an empty cache: no rate-limit counts or cached pages."""
     cache.clear()
+
+
+@pytest.fixture
+def cache_down() -> Iterator[None]:
+    """The production cache backend pointed at a Redis port nothing listens on."""
+    caches = {
+        "default": {
+            "BACKEND": "issuetracker.cache.ForgivingRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture

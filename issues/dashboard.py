@@ -8,7 +8,6 @@ read of a few documents, whatever the store holds); other counts are aggregation
 queries. No page reads issues to count them.
 """
 
-import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import RedisError
 
 from accounts import services as accounts_services
 from accounts.permissions import require, user_can
@@ -40,8 +38,6 @@ from issues.domain import (
 )
 from issues.repository import FirestoreDashboardRepository
 from issuetracker.errors import StoreUnavailable
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -135,31 +131,11 @@ def _day_key(day: date) -> str:
     return f"portal:chart:v1:{day.isoformat()}"
 
 
-# The chart's cache is an optimisation: when it does not answer, days are counted.
-_CACHE_DOWN = (RedisError, OSError)
-
-
-def _cached_days(keys: list[str]) -> dict[str, tuple[int, int]]:
-    try:
-        found: dict[str, tuple[int, int]] = cache.get_many(keys)
-    except _CACHE_DOWN as error:
-        logger.warning("Chart cache unavailable, counting instead: %s", error)
-        return {}
-    return found
-
-
-def _remember_day(key: str, value: tuple[int, int], ttl: int) -> None:
-    try:
-        cache.set(key, value, ttl)
-    except _CACHE_DOWN as error:
-        logger.warning("Chart cache unavailable, day not kept: %s", error)
-
-
 def chart_cached(*, today: date, days: int = CHART_DAYS) -> list[DayCount] | None:
     """The chart from the cache alone, or None when any day is missing."""
     bounds = chart_days(today=today, days=days)
     keys = [_day_key(start.date()) for start, _ in bounds]
-    found = _cached_days(keys)
+    found = cache.get_many(keys)
     if len(found) < len(keys):
         return None
     return [
@@ -180,7 +156,7 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
     day = today or datetime.now(UTC).date()
     bounds = chart_days(today=day)
     keys = [_day_key(start.date()) for start, _ in bounds]
-    found = _cached_days(keys)
+    found: dict[str, tuple[int, int]] = cache.get_many(keys)
     missing = [
         (start, end)
         for (start, end), key in zip(bounds, keys, strict=True)
@@ -197,7 +173,7 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
                 repo.count_resolved_between(start=start, end=end),
             )
             ttl = PAST_DAY_CACHE_SECONDS if start.date() < day else TODAY_CACHE_SECONDS
-            _remember_day(_day_key(start.date()), value, ttl)
+            cache.set(_day_key(start.date()), value, ttl)
             return value
 
         counted = run_side_by_side([partial(count_day, *bound) for bound in missing])

@@ -141,7 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, except that an outage reads as misses.
+            "BACKEND": "issuetracker.cache.ForgivingRedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
@@ -262,6 +263,9 @@ REST_FRAMEWORK = {
 }
 # Writes (create, comment, change, delete) per caller, counted in the shared cache.
 API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "120/m")
+# When the cache cannot count, let the call through: a service's bug report is
+# worth more than the limit.
+RATELIMIT_FAIL_OPEN = True
 if not re.fullmatch(r"\d+/\d*[smhd]", API_WRITE_RATE):
     raise ImproperlyConfigured(
         f"API_WRITE_RATE must look like 120/m (count/period: s, m, h, d), "

@@ -76,15 +76,26 @@ class UserAdmin(BaseUserAdmin):
     def save_model(
         self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool
     ) -> None:
-        """Role changes go through the service (admin flags, last-admin guard)."""
+        """Role and active flag go through the services (last-admin guard)."""
         role_changed = "role" in form.changed_data
+        active_changed = "is_active" in form.changed_data
         new_role = Role(obj.role)
+        new_active = obj.is_active
         if role_changed:
             obj.role = form.initial["role"]
+        if active_changed:
+            obj.is_active = form.initial["is_active"]
         super().save_model(request, obj, form, change)
         if role_changed:
             try:
                 services.user_set_role(user=obj, role=new_role)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        if active_changed:
+            try:
+                services.user_set_active(
+                    actor=request.user, user=obj, active=new_active
+                )
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
 

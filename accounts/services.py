@@ -233,6 +233,22 @@ def user_set_role(*, user: User, role: Role) -> User:
     return user
 
 
+def user_set_active(*, actor: AnyUser | None, user: User, active: bool) -> User:
+    """Activate or deactivate `user`; it takes effect on their next request.
+
+    The last active admin stays active, so nobody is locked out of managing users.
+    """
+    if not active and _is_last_active_admin(user):
+        raise Conflict(f"{user.username} is the last active admin; appoint another.")
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    by = getattr(actor, "username", None) or "system"
+    logger.info(
+        "%s %s by %s", user.username, "activated" if active else "deactivated", by
+    )
+    return user
+
+
 def staff_user_create(*, email: str, role: Role = Role.DEVELOPER) -> User:
     """A staff member who will sign in with Google; username is the e-mail."""
     email = email.strip().lower()

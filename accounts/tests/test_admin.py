@@ -109,6 +109,38 @@ class TestUsers:
         admin.refresh_from_db()
         assert admin.role == Role.ADMIN
 
+    def test_the_last_admin_cannot_deactivate_themself(self, client, make_user):
+        admin = make_user(role=Role.ADMIN)
+        client.force_login(admin)
+
+        response = client.post(
+            f"/admin/accounts/user/{admin.pk}/change/",
+            {"username": admin.username, "email": admin.email, "role": "admin"},
+            follow=True,
+        )
+
+        assert "last active admin" in response.content.decode()
+        admin.refresh_from_db()
+        assert admin.is_active
+
+    def test_an_admin_deactivates_another_while_one_admin_stays(
+        self, admin_client, make_user
+    ):
+        other_admin = make_user(role=Role.ADMIN, email="second@quantory.app")
+
+        response = admin_client.post(
+            f"/admin/accounts/user/{other_admin.pk}/change/",
+            {
+                "username": other_admin.username,
+                "email": other_admin.email,
+                "role": "admin",
+            },
+        )
+
+        assert response.status_code == 302
+        other_admin.refresh_from_db()
+        assert not other_admin.is_active
+
     def test_users_are_neither_added_nor_deleted_here(self, admin_client, make_user):
         user = make_user()
 

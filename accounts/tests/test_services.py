@@ -189,6 +189,26 @@ class TestRoles:
         admin.refresh_from_db()
         assert admin.role == Role.ADMIN
 
+    def test_the_last_active_admin_stays_active(self, make_user):
+        admin = make_user(role=Role.ADMIN)
+        make_user(role=Role.ADMIN, is_active=False)
+
+        with pytest.raises(Conflict):
+            services.user_set_active(actor=admin, user=admin, active=False)
+        admin.refresh_from_db()
+        assert admin.is_active
+
+    def test_users_are_deactivated_and_reactivated(self, make_user):
+        admin = make_user(role=Role.ADMIN)
+        other_admin = make_user(role=Role.ADMIN)
+
+        services.user_set_active(actor=admin, user=other_admin, active=False)
+        other_admin.refresh_from_db()
+        assert not other_admin.is_active
+        services.user_set_active(actor=admin, user=other_admin, active=True)
+        other_admin.refresh_from_db()
+        assert other_admin.is_active
+
     def test_user_get_finds_by_username_or_email_in_any_case(self, make_user):
         user = make_user(email="Ada@quantory.app", username="ada@quantory.app")
 

@@ -15,8 +15,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import ApiKey, User
-from accounts.permissions import user_can
-from accounts.roles import Action, Role
+from accounts.roles import Role
 from issuetracker.errors import ApplicationError
 
 # Django's admin and form classes are generic for the type checker only.
@@ -52,7 +51,9 @@ class UserAdmin(BaseUserAdmin):
         ("Access", {"fields": ("role", "is_active")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    readonly_fields = ("last_login", "date_joined")
+    # The username is the actor id on issues and comments in Firestore
+    # (reporterId, assigneeId, authorId): renaming would orphan them.
+    readonly_fields = ("username", "last_login", "date_joined")
     # Avatars are Google's https URLs; also Django 6's default for bare hosts.
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
@@ -63,15 +64,6 @@ class UserAdmin(BaseUserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Deactivate instead: a user's id stays on the issues they reported."""
         return False
-
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Any = None
-    ) -> list[str] | tuple[Any, ...]:
-        """Role and active flag change only for those who may manage users."""
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if not user_can(request.user, Action.MANAGE):
-            fields += ("role", "is_active")
-        return fields
 
     def save_model(
         self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool

@@ -141,6 +141,25 @@ class TestUsers:
         other_admin.refresh_from_db()
         assert not other_admin.is_active
 
+    def test_the_username_cannot_be_changed(self, admin_client, make_user):
+        user = make_user(role=Role.DEVELOPER, email="dev@quantory.app")
+        username = user.username
+
+        response = admin_client.post(
+            f"/admin/accounts/user/{user.pk}/change/",
+            {
+                "username": "renamed@quantory.app",
+                "email": user.email,
+                "display_name": "Dev",
+                "role": "developer",
+                "is_active": "on",
+            },
+        )
+
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert (user.username, user.display_name) == (username, "Dev")
+
     def test_users_are_neither_added_nor_deleted_here(self, admin_client, make_user):
         user = make_user()
 

@@ -1,11 +1,11 @@
 """Who may do what, for the API and the portal alike, read from `accounts.roles`.
 
 `user_can` and `require` answer for one issue (pass its `reporterId` as
-`owner_id`); the DRF classes gate whole endpoints. Object checks stay explicit in
-the views, because a plain ViewSet has no `get_object`.
+`owner_id`); the DRF classes admit callers to whole endpoints. Role checks stay
+explicit in the services, because a plain ViewSet has no `get_object`.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.roles import Action, Role, Scope, allows, scope
+from accounts.roles import Action, Role, allows
 from issuetracker.errors import Forbidden, NotAuthenticated
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
@@ -27,15 +27,6 @@ def _active_user(user: AnyUser | None) -> User | None:
     if isinstance(user, User) and user.is_authenticated and user.is_active:
         return user
     return None
-
-
-def user_scope(user: AnyUser | None, action: Action) -> Scope:
-    """Over which issues `user` may do `action` (NONE for anonymous or inactive).
-
-    For lists: OWN means "only issues whose reporterId is `user.actor_id`".
-    """
-    active = _active_user(user)
-    return scope(active.role, action) if active else Scope.NONE
 
 
 def user_can(
@@ -82,30 +73,3 @@ class IsStaffOrCompatService(IsStaffOrService):
         if not request.user or not request.user.is_authenticated:
             return bool(settings.ALLOW_ANONYMOUS_SERVICES)
         return super().has_permission(request, view)
-
-
-class RoleCan(BasePermission):
-    """Endpoint gate: the role may do `action` on at least some issues.
-
-    Subclass with `action` set, or use `role_can(Action.X)`. An OWN grant passes
-    here; the view checks the issue itself with `require(..., owner_id=...)`.
-    """
-
-    action: Action = Action.MANAGE
-
-    def has_permission(self, request: Request, view: "APIView") -> bool:
-        """True when the caller's scope for `action` is not NONE."""
-        return user_scope(request.user, self.action) is not Scope.NONE
-
-
-def role_can(action: Action) -> type[RoleCan]:
-    """A RoleCan class for `action`, for `permission_classes`."""
-    attributes: dict[str, Any] = {"action": action, "__doc__": RoleCan.__doc__}
-    name = "RoleCan" + action.name.title().replace("_", "")
-    return type(name, (RoleCan,), attributes)
-
-
-class IsAdminRole(RoleCan):
-    """Only admins: managing users, roles and keys."""
-
-    action = Action.MANAGE

@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from accounts.permissions import require, user_can, user_scope
-from accounts.roles import Action, Role, Scope
+from accounts.permissions import require, user_can
+from accounts.roles import Action, Role
 from issuetracker.errors import Forbidden, NotAuthenticated
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +35,6 @@ def test_anonymous_and_inactive_users_can_do_nothing(make_user, action):
     assert not user_can(AnonymousUser(), action)
     assert not user_can(None, action)
     assert not user_can(inactive_admin, action, owner_id=inactive_admin.actor_id)
-    assert user_scope(AnonymousUser(), action) is Scope.NONE
-    assert user_scope(inactive_admin, action) is Scope.NONE
-
-
-def test_user_scope_tells_lists_what_to_show(make_user):
-    assert user_scope(make_user(role=Role.SERVICE), Action.READ) is Scope.OWN
-    assert user_scope(make_user(role=Role.VIEWER), Action.READ) is Scope.ALL
-    assert user_scope(make_user(role=Role.VIEWER), Action.EDIT) is Scope.NONE
 
 
 def test_require_raises_not_authenticated_for_anonymous_and_inactive(make_user):
@@ -83,22 +75,22 @@ class TestPermissionClasses:
 
         assert api_client.get("/whoami").json() == {"actor": user.actor_id}
 
-    def test_role_gate_answers_403_to_a_known_caller(self, api_client, make_user):
+    def test_role_check_answers_403_to_a_known_caller(self, api_client, make_user):
         api_client.force_authenticate(make_user(role=Role.DEVELOPER))
 
         assert api_client.delete("/delete").status_code == 403
         assert api_client.get("/manage").status_code == 403
 
-    def test_role_gate_admits_the_role_that_may(self, api_client, make_user):
+    def test_role_check_admits_the_role_that_may(self, api_client, make_user):
         api_client.force_authenticate(make_user(role=Role.ADMIN))
 
         assert api_client.delete("/delete").status_code == 204
         assert api_client.get("/manage").status_code == 200
 
-    def test_role_gate_answers_401_to_anonymous(self, api_client):
+    def test_role_check_answers_401_to_anonymous(self, api_client):
         assert api_client.delete("/delete").status_code == 401
 
-    def test_own_scope_passes_the_gate_then_the_object_check(
+    def test_an_own_grant_covers_the_callers_own_issues_only(
         self, api_client, make_user
     ):
         service = make_user(role=Role.SERVICE)

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from issues import converters  # noqa: F401  (registers <issue_id:...>)
 from issues.api import ActivityViewSet, CommentViewSet, IssueViewSet
 
 app_name = "issues-api"
@@ -13,19 +14,19 @@ urlpatterns = [
         name="issue-list",
     ),
     path(
-        "issues/<str:issue_id>",
+        "issues/<issue_id:issue_id>",
         IssueViewSet.as_view(
             {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
         ),
         name="issue-detail",
     ),
     path(
-        "issues/<str:issue_id>/comments",
+        "issues/<issue_id:issue_id>/comments",
         CommentViewSet.as_view({"get": "list", "post": "create"}),
         name="issue-comments",
     ),
     path(
-        "issues/<str:issue_id>/activities",
+        "issues/<issue_id:issue_id>/activities",
         ActivityViewSet.as_view({"get": "list"}),
         name="issue-activities",
     ),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from issues import views
+from issues import converters, views  # noqa: F401  (registers <issue_id:...>)
 
 app_name = "portal"
 
@@ -14,15 +14,17 @@ urlpatterns = [
     path("issues/", views.IssueListView.as_view(), name="issue-list"),
     path("issues/new/", views.IssueCreateView.as_view(), name="issue-new"),
     path(
-        "issues/<str:issue_id>/", views.IssueDetailView.as_view(), name="issue-detail"
+        "issues/<issue_id:issue_id>/",
+        views.IssueDetailView.as_view(),
+        name="issue-detail",
     ),
     path(
-        "issues/<str:issue_id>/edit/",
+        "issues/<issue_id:issue_id>/edit/",
         views.IssueUpdateView.as_view(),
         name="issue-edit",
     ),
     path(
-        "issues/<str:issue_id>/comments/",
+        "issues/<issue_id:issue_id>/comments/",
         views.CommentCreateView.as_view(),
         name="comment-add",
     ),

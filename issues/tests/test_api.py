@@ -228,6 +228,26 @@ def test_missing_issue_is_404(api, developer):
     problem(api.patch(f"{ISSUES}/nope", {"title": "x"}), 404)
 
 
+@pytest.mark.parametrize("bad_id", ["__x__", "____", ".", "..", "a.b", "x" * 129])
+def test_ids_firestore_rejects_are_404_not_500(api, developer, bad_id):
+    api.as_user(developer)
+    path = f"{ISSUES}/{bad_id}"
+    assert problem(api.get(path), 404)["code"] == "not_found"
+    problem(api.patch(path, {"title": "x"}), 404)
+    problem(api.post(f"{path}/comments", {"content": "hi"}), 404)
+    problem(api.get(f"{path}/comments"), 404)
+    problem(api.get(f"{path}/activities"), 404)
+
+
+def test_ids_of_the_old_app_and_other_plausible_ids_still_route(api, developer):
+    api.as_user(developer)
+    # A Firestore auto-id (the Flask app's), and ids with `_` and `-`: absent, so
+    # the view's 404, which names no endpoint (the unmatched-URL one does).
+    for issue_id in ["AbCdEfGhIjKlMnOpQrSt", "a_b-c", "__x", "x" * 128]:
+        data = problem(api.get(f"{ISSUES}/{issue_id}"), 404)
+        assert "No API endpoint" not in data["detail"]
+
+
 def test_forbidden_status_move_is_409(api, developer, make_issue):
     issue = make_issue(developer)
     response = api.as_user(developer).patch(

@@ -474,6 +474,17 @@ def test_issue_page_is_404_for_unknown_ids(client, as_role):
     assert "Not found" in html(response)
 
 
+@pytest.mark.parametrize("bad_id", ["__x__", ".", "..", "a.b"])
+def test_portal_pages_are_404_for_ids_firestore_rejects(client, as_role, bad_id):
+    as_role("developer")
+    for path in [f"/issues/{bad_id}/", f"/issues/{bad_id}/edit/"]:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Not found" in html(response)
+    response = client.post(f"/issues/{bad_id}/comments/", {"content": "hi"})
+    assert response.status_code == 404
+
+
 def test_issue_page_is_503_not_404_when_firestore_is_down(
     client, as_role, firestore_down
 ):

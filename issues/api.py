@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.parsers import BaseParser
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -134,9 +134,19 @@ class ApiView(ViewSet):
         return list(super().get_permissions())
 
     def actor(self, request: Request, claimed_id: str | None = None) -> Any:
-        """The caller, or in compatibility mode the service it names."""
+        """The caller, or in compatibility mode the service it names.
+
+        Only writes (rate-limited) create the service's user. A read naming an
+        unknown service acts as that service unsaved: it sees only the issues
+        reported under its id (those of the old app, say), a 404 for any other,
+        as a known service would; a 401 would break the old app's reads.
+        """
         claimed = claimed_id or request.headers.get("X-User-Id") or None
-        return actor_for_request(user=request.user, claimed_id=claimed)
+        return actor_for_request(
+            user=request.user,
+            claimed_id=claimed,
+            create=request.method not in SAFE_METHODS,
+        )
 
     def page(
         self, request: Request, key: str, items: Any, cursor: str | None

@@ -88,6 +88,35 @@ class TestActorForRequest:
         assert actor.username == "workflow-consumer"
         assert actor.role == Role.SERVICE
 
+    def test_a_read_looks_the_service_up_and_creates_nothing(self, settings, make_user):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+        known = make_user(role=Role.SERVICE, username="known-bot")
+
+        found = services.actor_for_request(
+            user=AnonymousUser(), claimed_id="known-bot", create=False
+        )
+        unknown = services.actor_for_request(
+            user=AnonymousUser(), claimed_id="new-bot", create=False
+        )
+
+        assert found == known
+        assert (unknown.pk, unknown.actor_id, unknown.role) == (
+            None,
+            "new-bot",
+            Role.SERVICE,
+        )
+        assert not User.objects.filter(username="new-bot").exists()
+
+    def test_a_read_refuses_what_a_write_refuses(self, make_user):
+        make_user(role=Role.SERVICE, username="old-bot", is_active=False)
+        make_user(role=Role.DEVELOPER, username="Admin")
+
+        for service_id in ("old-bot", "Old-Bot", "admin", "ada@quantory.app"):
+            with pytest.raises(Forbidden):
+                services.service_user_find(service_id=service_id)
+        with pytest.raises(InvalidInput):
+            services.service_user_find(service_id="no spaces")
+
     def test_compat_on_without_a_claimed_id_is_unauthenticated(self, settings):
         settings.ALLOW_ANONYMOUS_SERVICES = True
 

@@ -172,8 +172,23 @@ def issue_counts(*, actor: Actor) -> IssueCounts:
 
 
 def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
-    """Raise Forbidden unless the role may make these changes to this issue."""
+    """Raise Forbidden unless the role may make these changes to this issue.
+
+    Closing or reopening a resolved issue needs CLOSE_OR_REOPEN over it whatever
+    EDIT allows: a service edits the status of its own issues but may not close
+    or reopen them (DESIGN.md, "Roles"), alone or along with other fields.
+    """
     owner = issue.reporter_id
+    closes_or_reopens = "status" in moved and is_close_or_reopen(
+        issue, {"status": moved["status"]}
+    )
+    if closes_or_reopens and not user_can(
+        actor, Action.CLOSE_OR_REOPEN, owner_id=owner
+    ):
+        raise Forbidden(
+            "Your role may not close or reopen a resolved issue.",
+            errors={"status": ["Your role may not close or reopen this issue."]},
+        )
     if user_can(actor, Action.EDIT):
         return
     if user_can(actor, Action.EDIT, owner_id=owner):
@@ -186,9 +201,7 @@ def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
                 errors={name: ["Not editable by your role."] for name in refused},
             )
         return
-    if is_close_or_reopen(issue, moved) and user_can(
-        actor, Action.CLOSE_OR_REOPEN, owner_id=owner
-    ):
+    if is_close_or_reopen(issue, moved):  # and CLOSE_OR_REOPEN allows it (above)
         return
     raise Forbidden("Your role does not allow this change.")
 
@@ -206,7 +219,8 @@ def issue_update(
     value, or nothing when no field moves. `expected_version` (from `If-Match`)
     that is not the stored one gives 412 and writes nothing. Status moves and
     `resolvedAt` follow DESIGN.md (409 otherwise). Testers may only close or
-    reopen a resolved issue; services may change status and priority of their own.
+    reopen a resolved issue; services may change status and priority of their
+    own, except closing or reopening them.
     """
     require(actor, Action.READ, owner_id=_actor_id(actor))
     actor_id = _actor_id(actor)
@@ -235,7 +249,9 @@ def issue_delete(*, actor: Actor, issue_id: str) -> None:
 
 
 def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
-    """The statuses `actor` may move `issue` to now (for the portal's form)."""
+    """The statuses `actor` may move `issue` to now (for the portal's form):
+    the allowed moves `_check_edit` lets this role make (no closed or reopened
+    for a service's resolved issue)."""
     return [
         status
         for status in sorted(STATUS_MOVES[issue.status])

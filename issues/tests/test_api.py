@@ -407,6 +407,11 @@ def test_service_sees_and_edits_only_its_own_issues(
     assert data["errors"] == {"title": ["Not editable by your role."]}
     problem(api.patch(own_url, {"assignee_id": "x"}), 403)
     problem(api.delete(own_url), 403)
+    for status in ("in-progress", "resolved"):
+        assert api.patch(own_url, {"status": status}).status_code == 200
+    for status in ("closed", "open"):
+        data = problem(api.patch(own_url, {"status": status}), 403)
+        assert "status" in data["errors"]
 
 
 # --- list: filters, sorts, search -----------------------------------------------------

@@ -287,6 +287,35 @@ def test_service_reads_and_edits_only_its_own_issues(
         services.issue_delete(actor=service, issue_id=own.id)
 
 
+def test_service_may_not_close_or_reopen_its_own_resolved_issue(
+    service, developer, make_issue
+):
+    own = make_issue(service)
+    for status in (Status.IN_PROGRESS, Status.RESOLVED):  # its own moves up to here
+        own = services.issue_update(
+            actor=service, issue_id=own.id, changes=IssueChanges(status=status)
+        ).issue
+    assert own.status is Status.RESOLVED
+    assert services.status_moves(actor=service, issue=own) == []
+    assert services.status_moves(actor=developer, issue=own) == [
+        Status.CLOSED,
+        Status.OPEN,
+    ]
+    for status in (Status.CLOSED, Status.OPEN):
+        for changes in (
+            IssueChanges(status=status),
+            IssueChanges(status=status, priority=Priority.LOW),
+        ):
+            with pytest.raises(Forbidden):
+                services.issue_update(actor=service, issue_id=own.id, changes=changes)
+    stored = services.issue_get(actor=service, issue_id=own.id)
+    assert (stored.status, stored.version) == (Status.RESOLVED, own.version)
+    lowered = services.issue_update(
+        actor=service, issue_id=own.id, changes=IssueChanges(priority=Priority.LOW)
+    )
+    assert lowered.issue.priority is Priority.LOW
+
+
 def test_only_admins_delete(developer, make_issue):
     issue = make_issue(developer)
     with pytest.raises(Forbidden):

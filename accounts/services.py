@@ -326,6 +326,20 @@ def users_list(*, role: Role | None = None) -> list[User]:
     return list(users)
 
 
+def staff_usernames_active() -> list[str]:
+    """Usernames (actor ids) of active staff, by username; no services.
+
+    One column from one query, for the portal's assignee and reporter suggestions.
+    """
+    usernames = (
+        User.objects.filter(is_active=True)
+        .exclude(role=Role.SERVICE)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    return list(usernames)
+
+
 # --- API keys ---------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from django.views import View
 
 from accounts import services as accounts_services
 from accounts.permissions import require
-from accounts.roles import Action, Role
+from accounts.roles import Action
 from issues import dashboard, services
 from issues.domain import PAGE_DEFAULT, Issue
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
@@ -99,11 +99,7 @@ class PortalView(LoginRequiredMixin, View):
 
 def people_suggestions() -> list[str]:
     """Actor ids of active staff, offered as assignee and reporter suggestions."""
-    return [
-        user.actor_id
-        for user in accounts_services.users_list()
-        if user.is_active and user.role != Role.SERVICE
-    ]
+    return accounts_services.staff_usernames_active()
 
 
 class DashboardView(PortalView):

@@ -238,6 +238,20 @@ class TestRoles:
         other_admin.refresh_from_db()
         assert other_admin.is_active
 
+    def test_staff_usernames_active_reads_one_column_of_active_staff(
+        self, make_user, django_assert_num_queries
+    ):
+        make_user(role=Role.VIEWER, username="vic@quantory.app")
+        make_user(role=Role.ADMIN, username="ada@quantory.app")
+        make_user(role=Role.TESTER, username="gone@quantory.app", is_active=False)
+        make_user(role=Role.SERVICE, username="workflow-consumer")
+
+        with django_assert_num_queries(1) as captured:
+            usernames = services.staff_usernames_active()
+
+        assert usernames == ["ada@quantory.app", "vic@quantory.app"]
+        assert "password" not in captured.captured_queries[0]["sql"]
+
     def test_user_get_finds_by_username_or_email_in_any_case(self, make_user):
         user = make_user(email="Ada@quantory.app", username="ada@quantory.app")
 

@@ -53,9 +53,22 @@ def unavailable_page(
     if database_down:
         # The page must not ask the database who is signed in: it is down.
         request.user = AnonymousUser()
-    response = render(request, "503.html", {"database_down": database_down}, status=503)
+    context = {"database_down": database_down, "retry_url": _retry_url(request)}
+    response = render(request, "503.html", context, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _retry_url(request: HttpRequest) -> str:
+    """Where "Try again" leads: the page itself for a GET; after a POST (an edit,
+    a comment: POST-only URLs) the issue's page, or the dashboard."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    match = request.resolver_match
+    issue_id = match.kwargs.get("issue_id") if match else None
+    if issue_id:
+        return reverse("portal:issue-detail", args=[issue_id])
+    return reverse("portal:dashboard")
 
 
 class PortalView(LoginRequiredMixin, View):

@@ -493,6 +493,27 @@ def test_issue_page_is_503_not_404_when_firestore_is_down(
     assert response.status_code == 503
 
 
+def try_again_href(response: Any) -> str:
+    found = re.search(r'href="([^"]*)">Try again</a>', html(response))
+    assert found, html(response)
+    return found.group(1)
+
+
+def test_503_try_again_repeats_a_get_but_not_a_post(client, as_role, firestore_down):
+    as_role("developer")
+    response = client.get("/issues/some-id/?tab=history")
+    assert response.status_code == 503
+    assert try_again_href(response) == "/issues/some-id/?tab=history"
+    for path in ["/issues/some-id/edit/", "/issues/some-id/comments/"]:
+        response = client.post(path, {"title": "x", "content": "x"})
+        assert response.status_code == 503, path
+        assert try_again_href(response) == "/issues/some-id/"
+    new = {"title": "x", "description": "y", "type": "bug", "priority": "high"}
+    response = client.post("/issues/new/", new)
+    assert response.status_code == 503
+    assert try_again_href(response) == "/"
+
+
 def edit_fields(response: Any) -> set[str]:
     form = response.context["edit_form"]
     return set(form.fields) if form else set()

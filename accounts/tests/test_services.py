@@ -100,11 +100,8 @@ class TestActorForRequest:
         )
 
         assert found == known
-        assert (unknown.pk, unknown.actor_id, unknown.role) == (
-            None,
-            "new-bot",
-            Role.SERVICE,
-        )
+        assert unknown._state.adding  # never saved
+        assert (unknown.actor_id, unknown.role) == ("new-bot", Role.SERVICE)
         assert not User.objects.filter(username="new-bot").exists()
 
     def test_a_read_refuses_what_a_write_refuses(self, make_user):

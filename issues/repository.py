@@ -1014,7 +1014,8 @@ class FirestoreIssueRepository:
 
     def delete(self, *, issue_id: str) -> bool:
         """Delete comments and activities in batches, then the issue itself in a
-        transaction that takes it off the counters as it is stored then."""
+        transaction that takes it off the counters as it is stored then. The
+        transaction's read is the only read of the issue (False if absent)."""
         ref = self.issues.document(issue_id)
         shard = self._shard()
 
@@ -1028,8 +1029,6 @@ class FirestoreIssueRepository:
             return True
 
         with store_errors("deleting an issue"):
-            if not ref.get(field_paths=[VERSION], **call_options()).exists:
-                return False
             for name in (COMMENTS, ACTIVITIES):
                 sub = ref.collection(name)
                 while True:

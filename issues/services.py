@@ -240,11 +240,13 @@ def issue_update(
 
 
 def issue_delete(*, actor: Actor, issue_id: str) -> None:
-    """Delete an issue with its comments and activities (admins only)."""
-    repo = issue_repository()
-    _visible(actor, repo.get(issue_id))
+    """Delete an issue with its comments and activities (admins only).
+
+    The role is checked before anything is read: only admins may delete, and
+    they read every issue, so the delete's own transaction is the one read.
+    """
     require(actor, Action.DELETE)
-    if not repo.delete(issue_id=issue_id):
+    if not issue_repository().delete(issue_id=issue_id):
         raise NotFound("No issue with this id.")
 
 

@@ -318,9 +318,8 @@ def test_admin_deletes_with_comments_and_history(api, admin, make_issue, store):
 
 
 def test_firestore_down_is_503_with_retry_after_within_the_timeout(
-    api, developer, firestore_down
+    api, developer, admin, firestore_down
 ):
-    api.as_user(developer)
     calls: list[tuple[str, str, Any]] = [
         ("get", ISSUES, None),
         ("get", f"{ISSUES}/some-id", None),
@@ -329,9 +328,10 @@ def test_firestore_down_is_503_with_retry_after_within_the_timeout(
         ("post", f"{ISSUES}/some-id/comments", {"content": "x"}),
         ("get", f"{ISSUES}/some-id/comments", None),
         ("get", f"{ISSUES}/some-id/activities", None),
-        ("delete", f"{ISSUES}/some-id", None),
+        ("delete", f"{ISSUES}/some-id", None),  # as admin: only they get this far
     ]
     for method, url, payload in calls:
+        api.as_user(admin if method == "delete" else developer)
         started = time.monotonic()
         args = (url,) if payload is None else (url, payload)
         response = getattr(api, method)(*args)

@@ -322,6 +322,30 @@ def test_only_admins_delete(developer, make_issue):
         services.issue_delete(actor=developer, issue_id=issue.id)
 
 
+def test_delete_checks_the_role_first_and_reads_the_issue_once(
+    admin, developer, make_issue, monkeypatch
+):
+    from google.cloud.firestore_v1.document import DocumentReference
+
+    issue = make_issue(developer)
+    reads: list[str] = []
+    real_get = DocumentReference.get
+
+    def counted(self: DocumentReference, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self.id)
+        return real_get(self, *args, **kwargs)
+
+    monkeypatch.setattr(DocumentReference, "get", counted)
+    for actor, issue_id in ((developer, issue.id), (developer, "nope")):
+        with pytest.raises(Forbidden):
+            services.issue_delete(actor=actor, issue_id=issue_id)
+    assert reads == []
+    services.issue_delete(actor=admin, issue_id=issue.id)
+    assert reads == [issue.id]
+    with pytest.raises(NotFound):
+        services.issue_delete(actor=admin, issue_id="nope")
+
+
 def test_portal_helpers_follow_the_roles(tester, developer, service, make_issue):
     issue = make_issue(developer)
     assert services.status_moves(actor=developer, issue=issue) == [Status.IN_PROGRESS]

@@ -25,7 +25,7 @@ from accounts import services as accounts_services
 from accounts.permissions import require
 from accounts.roles import Action
 from issues import dashboard, services
-from issues.domain import PAGE_DEFAULT, Issue
+from issues.domain import PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
 from issuetracker.errors import (
     ApplicationError,
@@ -213,13 +213,23 @@ class IssueUpdateView(PortalView):
     """`POST /issues/<id>/edit/`: apply the edit form (fields the role allows)."""
 
     def post(self, request: HttpRequest, issue_id: str) -> HttpResponse:
-        """Update the issue, or show the page again with the form's errors."""
-        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
-        form = edit_form(view, data=request.POST)
+        """Update the issue, or show the page again with the form's errors.
+
+        The form needs only the issue and what the role may change; the page's
+        comments and history are read only to show it again after an error.
+        """
+        actor = request.user
+        issue = services.issue_get(actor=actor, issue_id=issue_id)
+        form = edit_form(
+            issue,
+            fields_allowed=services.editable_fields(actor=actor, issue=issue),
+            status_moves=services.status_moves(actor=actor, issue=issue),
+            data=request.POST,
+        )
         if form.is_empty:
             raise Forbidden("Your role may not change this issue.")
         if not form.is_valid():
-            return render_issue_page(request, view, edit=form, status=400)
+            return self.again(request, issue_id, form, status=400)
         try:
             result = services.issue_update(
                 actor=request.user,
@@ -233,15 +243,23 @@ class IssueUpdateView(PortalView):
                 "Someone changed this issue while you were editing it. Here it is "
                 "as it is now; make your change again.",
             )
-            return HttpResponseRedirect(issue_url(view.issue))
+            return HttpResponseRedirect(issue_url(issue))
         except (InvalidInput, Conflict) as error:
             add_errors(form, error)
-            return render_issue_page(request, view, edit=form, status=error.status)
+            return self.again(request, issue_id, form, status=error.status)
         if result.activity is None:
             messages.info(request, "Nothing changed.")
         else:
             messages.success(request, "Issue updated.")
         return HttpResponseRedirect(issue_url(result.issue))
+
+    @staticmethod
+    def again(
+        request: HttpRequest, issue_id: str, form: IssueEditForm, *, status: int
+    ) -> HttpResponse:
+        """The issue page again, with the bound form and its errors."""
+        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+        return render_issue_page(request, view, edit=form, status=status)
 
 
 class CommentCreateView(PortalView):
@@ -277,14 +295,19 @@ def issue_url(issue: Issue) -> str:
     return reverse("portal:issue-detail", args=[issue.id])
 
 
-def edit_form(view: dashboard.IssuePage, data: Any = None) -> IssueEditForm:
+def edit_form(
+    issue: Issue,
+    *,
+    fields_allowed: frozenset[str],
+    status_moves: list[Status],
+    data: Any = None,
+) -> IssueEditForm:
     """The edit form for this viewer: only the fields and moves the role allows."""
-    issue = view.issue
     return IssueEditForm(
         data,
-        fields_allowed=view.editable_fields,
+        fields_allowed=fields_allowed,
         status_now=issue.status,
-        status_moves=view.status_moves,
+        status_moves=status_moves,
         initial={
             "title": issue.title,
             "description": issue.description,
@@ -308,7 +331,11 @@ def render_issue_page(
     status: int = 200,
 ) -> HttpResponse:
     """The issue page, with bound forms when one came back with errors."""
-    form = edit or edit_form(view)
+    form = edit or edit_form(
+        view.issue,
+        fields_allowed=view.editable_fields,
+        status_moves=view.status_moves,
+    )
     return render(
         request,
         "issues/issue_detail.html",

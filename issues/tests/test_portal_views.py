@@ -690,6 +690,32 @@ def test_stale_edit_is_not_applied(client, as_role, make_issue):
     assert "Someone changed this issue" in html(client.get(response["Location"]))
 
 
+def test_edit_reads_comments_and_history_only_to_show_errors(
+    client, as_role, make_issue, monkeypatch
+):
+    from issues import dashboard
+
+    me = as_role("developer")
+    issue = make_issue(me)
+    pages: list[str] = []
+    real = dashboard.issue_page_get
+
+    def counted(*, actor: Any, issue_id: str) -> Any:
+        pages.append(issue_id)
+        return real(actor=actor, issue_id=issue_id)
+
+    monkeypatch.setattr(dashboard, "issue_page_get", counted)
+    url = f"/issues/{issue.id}/edit/"
+    response = client.post(url, full_edit(issue, status="in-progress"))
+    assert response.status_code == 302
+    assert pages == []
+    issue = services.issue_get(actor=me, issue_id=issue.id)
+    response = client.post(url, full_edit(issue, title=""))
+    assert response.status_code == 400
+    assert set(response.context["edit_form"].errors) == {"title"}
+    assert pages == [issue.id]
+
+
 def test_edit_of_unknown_issue_is_404(client, as_role):
     as_role("developer")
     response = client.post("/issues/nope/edit/", {"edit-version": 1})

@@ -8,7 +8,7 @@ read of a few documents, whatever the store holds); other counts are aggregation
 queries. No page reads issues to count them.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -131,17 +131,33 @@ def _day_key(day: date) -> str:
     return f"portal:chart:v1:{day.isoformat()}"
 
 
+def _cached_days(
+    *, today: date, days: int = CHART_DAYS
+) -> tuple[list[Day], dict[str, tuple[int, int]]]:
+    """The chart's days and the (opened, resolved) counts the cache holds for
+    them, by `_day_key` (one `get_many`)."""
+    bounds = chart_days(today=today, days=days)
+    found = cache.get_many([_day_key(start.date()) for start, _ in bounds])
+    return bounds, found
+
+
+def _day_counts(
+    bounds: Sequence[Day], found: Mapping[str, tuple[int, int]]
+) -> list[DayCount]:
+    """The chart's rows, from the counts of every day in `bounds`."""
+    rows = []
+    for start, _ in bounds:
+        opened, resolved = found[_day_key(start.date())]
+        rows.append(DayCount(day=start.date(), opened=opened, resolved=resolved))
+    return rows
+
+
 def chart_cached(*, today: date, days: int = CHART_DAYS) -> list[DayCount] | None:
     """The chart from the cache alone, or None when any day is missing."""
-    bounds = chart_days(today=today, days=days)
-    keys = [_day_key(start.date()) for start, _ in bounds]
-    found = cache.get_many(keys)
-    if len(found) < len(keys):
+    bounds, found = _cached_days(today=today, days=days)
+    if len(found) < len(bounds):
         return None
-    return [
-        DayCount(day=start.date(), opened=found[key][0], resolved=found[key][1])
-        for (start, _), key in zip(bounds, keys, strict=True)
-    ]
+    return _day_counts(bounds, found)
 
 
 def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
@@ -154,14 +170,8 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
     """
     require(actor, Action.READ)  # without owner: 403 for own-issues-only roles
     day = today or datetime.now(UTC).date()
-    bounds = chart_days(today=day)
-    keys = [_day_key(start.date()) for start, _ in bounds]
-    found: dict[str, tuple[int, int]] = cache.get_many(keys)
-    missing = [
-        (start, end)
-        for (start, end), key in zip(bounds, keys, strict=True)
-        if key not in found
-    ]
+    bounds, found = _cached_days(today=day)
+    missing = [bound for bound in bounds if _day_key(bound[0].date()) not in found]
     if missing:
         repo = dashboard_repository()
 
@@ -179,10 +189,7 @@ def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
         counted = run_side_by_side([partial(count_day, *bound) for bound in missing])
         for (start, _), value in zip(missing, counted, strict=True):
             found[_day_key(start.date())] = value
-    return [
-        DayCount(day=start.date(), opened=found[key][0], resolved=found[key][1])
-        for (start, _), key in zip(bounds, keys, strict=True)
-    ]
+    return _day_counts(bounds, found)
 
 
 def service_ids() -> list[str]:

@@ -621,21 +621,41 @@ class IssueQueryPlan:
     query: Query
     orders: tuple[tuple[str, str], ...]
     residual_words: tuple[str, ...]
-    residual_tag: str | None
     key: str
 
     @property
     def has_residual(self) -> bool:
         """Whether rows read may still be left out of the page."""
-        return bool(self.residual_words or self.residual_tag)
+        return bool(self.residual_words)
 
     def keeps(self, data: Mapping[str, Any]) -> bool:
         """Whether a row read passes the conditions the query could not hold."""
         words = set(data.get(SEARCH_WORDS) or ())
-        tags = data.get(TAGS) or ()
-        return all(word in words for word in self.residual_words) and (
-            self.residual_tag is None or self.residual_tag in tags
-        )
+        return all(word in words for word in self.residual_words)
+
+
+def where_equal(query: Any, filters: IssueFilters) -> Query:
+    """`query` restricted by the equality filters (status, priority, type,
+    assignee, reporter): what list pages and counts share."""
+    equals = (
+        (STATUS, filters.status),
+        (PRIORITY, filters.priority),
+        (TYPE, filters.type),
+        (ASSIGNEE, filters.assignee_id),
+        (REPORTER, filters.reporter_id),
+    )
+    for name, value in equals:
+        if value is not None:
+            query = query.where(filter=FieldFilter(name, "==", str(value)))
+    restricted: Query = query
+    return restricted
+
+
+def aggregate_count(query: Any, **options: Any) -> int:
+    """Run a count aggregation over `query` (no documents read) and return it;
+    `options` go to `get` (a transaction)."""
+    result = query.count(alias="n").get(**options, **call_options())
+    return int(result[0][0].value)
 
 
 def _ordered(
@@ -662,19 +682,8 @@ def plan_issue_query(
             "created_after and created_before work with sort=newest or oldest.",
             errors={"sort": ["Use newest or oldest with a created range."]},
         )
-    query: Query = collection
-    equals = (
-        (STATUS, filters.status),
-        (PRIORITY, filters.priority),
-        (TYPE, filters.type),
-        (ASSIGNEE, filters.assignee_id),
-        (REPORTER, filters.reporter_id),
-    )
-    for name, value in equals:
-        if value is not None:
-            query = query.where(filter=FieldFilter(name, "==", str(value)))
+    query = where_equal(collection, filters)
     residual_words: tuple[str, ...] = ()
-    residual_tag: str | None = None
     if filters.tag is not None:
         query = query.where(filter=FieldFilter(TAGS, "array_contains", filters.tag))
         residual_words = filters.words
@@ -695,7 +704,6 @@ def plan_issue_query(
         query=_ordered(query, orders, key, cursor),
         orders=orders,
         residual_words=residual_words,
-        residual_tag=residual_tag,
         key=key,
     )
 
@@ -1061,19 +1069,8 @@ class FirestoreIssueRepository:
 
     def count(self, *, filters: IssueFilters) -> int:
         """An aggregation query over the equality filters; no documents read."""
-        query: Query = self.issues  # type: ignore[assignment]
-        for name, value in (
-            (STATUS, filters.status),
-            (PRIORITY, filters.priority),
-            (TYPE, filters.type),
-            (ASSIGNEE, filters.assignee_id),
-            (REPORTER, filters.reporter_id),
-        ):
-            if value is not None:
-                query = query.where(filter=FieldFilter(name, "==", str(value)))
         with store_errors("counting issues"):
-            result = query.count(alias="n").get(**call_options())
-        return int(result[0][0].value)  # type: ignore[index]
+            return aggregate_count(where_equal(self.issues, filters))
 
     def counts(self) -> IssueCounts:
         """The counters: every shard read in one call and summed."""
@@ -1111,10 +1108,7 @@ class FirestoreIssueRepository:
             query: Query = self.issues  # type: ignore[assignment]
             if name is not None:
                 query = query.where(filter=FieldFilter(name, "==", value))
-            result = query.count(alias="n").get(
-                transaction=transaction, **call_options()
-            )
-            return int(result[0][0].value)  # type: ignore[index]
+            return aggregate_count(query, transaction=transaction)
 
         @firestore.transactional
         def run(transaction: Transaction) -> IssueCounts:
@@ -1307,8 +1301,7 @@ class FirestoreDashboardRepository(FirestoreIssueRepository):
             filter=FieldFilter(CREATED, "<", end)
         )
         with store_errors("counting new issues"):
-            result = query.count(alias="n").get(**call_options())
-        return int(result[0][0].value)  # type: ignore[index]
+            return aggregate_count(query)
 
     def count_resolved_between(self, *, start: datetime, end: datetime) -> int:
         """Moves into `resolved` recorded in [start, end), across all issues' history
@@ -1320,8 +1313,7 @@ class FirestoreDashboardRepository(FirestoreIssueRepository):
             .where(filter=FieldFilter(CREATED, "<", end))
         )
         with store_errors("counting resolutions"):
-            result = query.count(alias="n").get(**call_options())
-        return int(result[0][0].value)  # type: ignore[index]
+            return aggregate_count(query)
 
     def unassigned_open_by(
         self, *, reporter_ids: Sequence[str], limit: int

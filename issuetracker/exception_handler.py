@@ -162,6 +162,18 @@ def _from_drf(exc: drf.APIException, instance: str | None) -> HttpResponse:
     )
 
 
+def _unavailable(detail: str, instance: str | None) -> HttpResponse:
+    """503 with Retry-After: a store the request needs did not answer."""
+    return problem_response(
+        status=503,
+        code="unavailable",
+        title="Service unavailable",
+        detail=detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        instance=instance,
+    )
+
+
 def response_for(exc: BaseException, request: HttpRequest | None) -> HttpResponse:
     """Translate any exception into a problem response; log what is not expected."""
     instance = request.path if request is not None else None
@@ -209,25 +221,13 @@ def response_for(exc: BaseException, request: HttpRequest | None) -> HttpRespons
             type(exc).__name__,
             exc,
         )
-        return problem_response(
-            status=503,
-            code="unavailable",
-            title="Service unavailable",
-            detail="The issue store did not answer in time; try again shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            instance=instance,
+        return _unavailable(
+            "The issue store did not answer in time; try again shortly.", instance
         )
     if isinstance(exc, DATABASE_UNAVAILABLE):
         # Logged with its traceback: an unmigrated table raises the same class.
         logger.error("Database unavailable answering %s", instance, exc_info=exc)
-        return problem_response(
-            status=503,
-            code="unavailable",
-            title="Service unavailable",
-            detail="The database did not answer; try again shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            instance=instance,
-        )
+        return _unavailable("The database did not answer; try again shortly.", instance)
     logger.error("Unexpected error answering %s", instance, exc_info=exc)
     return problem_response(
         status=500,

@@ -29,28 +29,28 @@ def can(context: template.Context, action: str, owner_id: str | None = None) -> 
     return user_can(user, Action(action), owner_id=owner_id)
 
 
+def _badge(kind: str, value: object) -> SafeString:
+    """A coloured badge; screen readers also hear what kind of value it is."""
+    text = str(getattr(value, "value", value) or "")
+    return format_html(
+        '<span class="badge {}-{}"><span class="visually-hidden">{}: </span>{}</span>',
+        kind,
+        text,
+        kind.title(),
+        label(text),
+    )
+
+
 @register.filter
 def status_badge(value: object) -> SafeString:
     """A coloured badge for a status value."""
-    text = str(getattr(value, "value", value) or "")
-    return format_html(
-        '<span class="badge status-{}"><span class="visually-hidden">Status: </span>'
-        "{}</span>",
-        text,
-        label(text),
-    )
+    return _badge("status", value)
 
 
 @register.filter
 def priority_badge(value: object) -> SafeString:
     """A coloured badge for a priority value."""
-    text = str(getattr(value, "value", value) or "")
-    return format_html(
-        '<span class="badge priority-{}"><span class="visually-hidden">Priority: '
-        "</span>{}</span>",
-        text,
-        label(text),
-    )
+    return _badge("priority", value)
 
 
 @register.filter(name="label")

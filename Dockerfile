@@ -21,6 +21,8 @@ RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tm
 USER tracker
 
 EXPOSE 8000
+# The probe sends a Host that ALLOWED_HOSTS accepts (127.0.0.1 is refused once
+# the real host names are listed).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('PORT', '8000'), timeout=4)"
+    CMD ["python", "-m", "issuetracker.healthprobe"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "issuetracker.wsgi:application"]

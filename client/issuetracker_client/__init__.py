@@ -9,6 +9,14 @@
     except Exception as exc:
         tracker.report_exception(exc, tags=["orders"])
 
+The old app's calls work too (`IssueTrackerClient()` reads ISSUETRACKER_URL,
+ISSUETRACKER_API_KEY and ISSUETRACKER_SERVICE_ID):
+
+    client = IssueTrackerClient()
+    issue_id = client.log_issue("Error in workflow", "Failed at step X")
+    client.add_comment(issue_id, "Fixed in commit abc123")
+    client.update_issue_status(issue_id, "resolved")
+
 Standard library only. See README.md for the delivery rules.
 """
 

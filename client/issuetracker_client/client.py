@@ -1,9 +1,11 @@
-"""The client: `report_*` only queue; one daemon thread delivers, retries and gives up.
+"""The client: calls only queue; one daemon thread delivers, retries and gives up.
 
 The calling service must never wait for, or fail because of, the tracker. So
-`report_*` build the body in the caller's thread (the traceback is at hand there),
-put it in a bounded queue without waiting, and return; they swallow every error
-of their own. A worker thread posts the queue's bodies one at a time.
+`report_*`, `log_issue`, `add_comment` and `update_issue_status` build the request
+in the caller's thread (the traceback is at hand there), put it in a bounded queue
+without waiting, and return; they swallow every error of their own. A worker
+thread sends the queue's requests one at a time, in call order, so a comment
+never reaches the tracker before the issue it follows.
 """
 
 import atexit
@@ -17,11 +19,13 @@ import sys
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from types import TracebackType
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Any, Final, Self
+from urllib.parse import quote, urlsplit
 
 from issuetracker_client import reports
 from issuetracker_client._version import __version__
@@ -31,6 +35,43 @@ logger = logging.getLogger("issuetracker_client")
 
 _SERVICE_ID_MAX = 100  # the tracker's limit on `reporter_id`
 _COUNTERS = ("sent", "rejected", "failed", "dropped", "retried")
+# Issue ids remembered by log_issue: folded into another issue, or never created.
+_IDS_MAX = 4096
+
+DEFAULT_URL: Final = "http://issuetracker:6001"
+URL_VARIABLE: Final = "ISSUETRACKER_URL"
+KEY_VARIABLE: Final = "ISSUETRACKER_API_KEY"
+SERVICE_VARIABLE: Final = "ISSUETRACKER_SERVICE_ID"
+
+
+class _FromEnv(Enum):
+    """The default of `api_key` and `service_id`: read the environment."""
+
+    READ = "from the environment"
+
+    def __repr__(self) -> str:
+        return "<from the environment>"
+
+
+FROM_ENV: Final = _FromEnv.READ
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One request waiting in the queue."""
+
+    body: bytes
+    what: str = "report"  # for the log: report, comment, status update
+    method: str = "POST"
+    issue_id: str | None = None  # follow-ups: the issue as the caller named it
+    suffix: str = ""  # after /api/v1/issues/{id}: "" or "/comments"
+    headers: dict[str, str] | None = None
+    client_id: str | None = None  # log_issue's creates: the id sent in the body
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +83,11 @@ class ClientStats:
     """
 
     queued: int  # waiting or being sent
-    sent: int  # the tracker created the issue (2xx)
+    sent: int  # the tracker took it (2xx): issue created or folded, comment, update
     rejected: int  # the tracker refused it with a 4xx other than 408/425/429
     failed: int  # still undelivered after max_retries (down, slow, 429, 5xx)
-    dropped: int  # never sent: queue full, client closed, cut off by close()
+    dropped: int  # never sent: queue full, client closed, cut off by close(), bad
+    # arguments, or a follow-up of an issue whose create did not get through
     retried: int  # attempts after the first one
 
 
@@ -55,17 +97,21 @@ class IssueTrackerClient:
     `base_url` is the tracker's root (`https://issues.quantory.app`). Give an
     `api_key` (sent as `Authorization: Bearer`; the key's service is the
     reporter), or only a `service_id` to report anonymously as that service where
-    the tracker allows it (compatibility mode). Thread-safe; one per process is
-    enough. Arguments that make no sense raise ValueError here, at start-up;
-    after that nothing the client does raises into the caller.
+    the tracker allows it (compatibility mode). Left out, they are read from
+    ISSUETRACKER_URL (default `http://issuetracker:6001`), ISSUETRACKER_API_KEY
+    and ISSUETRACKER_SERVICE_ID, so `IssueTrackerClient()` works as the old
+    `alphafusion.utils.issue_tracker_client` did; `None` means none, whatever
+    the environment says. Thread-safe; one per process is enough. Arguments that
+    make no sense raise ValueError here, at start-up; after that nothing the
+    client does raises into the caller.
     """
 
     def __init__(
         self,
-        base_url: str,
-        api_key: str | None = None,
+        base_url: str | None = None,
+        api_key: str | _FromEnv | None = FROM_ENV,
         *,
-        service_id: str | None = None,
+        service_id: str | _FromEnv | None = FROM_ENV,
         timeout: float = 2.0,
         queue_size: int = 1000,
         max_retries: int = 3,
@@ -76,10 +122,16 @@ class IssueTrackerClient:
         tags: Iterable[str] = (),
         register_atexit: bool = True,
     ) -> None:
+        if base_url is None:
+            base_url = _env(URL_VARIABLE) or DEFAULT_URL
+        if isinstance(api_key, _FromEnv):
+            api_key = _env(KEY_VARIABLE)
+        if isinstance(service_id, _FromEnv):
+            service_id = _env(SERVICE_VARIABLE)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
-                "base_url must be the tracker's http(s) URL, "
+                f"base_url ({URL_VARIABLE}) must be the tracker's http(s) URL, "
                 "such as https://issues.quantory.app"
             )
         if api_key is not None and (
@@ -88,15 +140,19 @@ class IssueTrackerClient:
             or not api_key.isprintable()
             or any(char.isspace() for char in api_key)
         ):
-            raise ValueError("api_key is empty or holds spaces or control characters")
+            raise ValueError(
+                f"api_key ({KEY_VARIABLE}) is empty or holds spaces or control "
+                "characters"
+            )
         if service_id is not None:
             service_id = service_id.strip()
             if not 1 <= len(service_id) <= _SERVICE_ID_MAX:
-                raise ValueError(f"service_id must be 1-{_SERVICE_ID_MAX} characters")
-        if api_key is None and service_id is None:
-            raise ValueError(
-                "Give api_key, or service_id to report anonymously (compatibility mode)"
-            )
+                raise ValueError(
+                    f"service_id ({SERVICE_VARIABLE}) must be 1-{_SERVICE_ID_MAX} "
+                    "characters"
+                )
+        # Neither key nor service id: only log_issue(reporter_id=...) and its
+        # follow-ups can name the caller, as with the old client.
         for name, value in (
             ("timeout", timeout),
             ("backoff", backoff),
@@ -132,6 +188,11 @@ class IssueTrackerClient:
             url=f"{self._base_url}/api/v1/issues", headers=headers, timeout=timeout
         )
         self._closed = False
+        # log_issue's ids that the tracker folded into another issue (sent ->
+        # its id) or that were never created (-> None); oldest forgotten first.
+        self._ids: OrderedDict[str, str | None] = OrderedDict()
+        # Anonymous without a service id: who created each log_issue id.
+        self._creators: OrderedDict[str, str] = OrderedDict()
         self._start()
         _live_clients.add(self)
         self._atexit = register_atexit
@@ -142,7 +203,7 @@ class IssueTrackerClient:
         """Fresh queue, lock, counters and no worker (at start and after a fork)."""
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self._queue_size)
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=self._queue_size)
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
         self._pending = 0
@@ -199,6 +260,8 @@ class IssueTrackerClient:
         repeats of the same problem.
         """
         try:
+            if self._nameless("report_issue"):
+                return False
             body = reports.issue_body(
                 title=title,
                 description=description,
@@ -210,7 +273,7 @@ class IssueTrackerClient:
                 fingerprint=fingerprint,
                 reporter_id=self._reporter_id,
             )
-            return self._enqueue(body)
+            return self._enqueue(_Job(_json(body)))
         except Exception:  # noqa: BLE001 - a report must never break its caller
             self._drop_unbuildable("report_issue")
             return False
@@ -235,6 +298,8 @@ class IssueTrackerClient:
         the same code gets the same fingerprint whatever the ids in it.
         """
         try:
+            if self._nameless("report_exception"):
+                return False
             if exc is None:
                 exc = sys.exception()
             if exc is None:
@@ -259,10 +324,161 @@ class IssueTrackerClient:
                 ),
                 reporter_id=self._reporter_id,
             )
-            return self._enqueue(body)
+            return self._enqueue(_Job(_json(body)))
         except Exception:  # noqa: BLE001 - a report must never break its caller
             self._drop_unbuildable("report_exception")
             return False
+
+    # The old client's interface (alphafusion.utils.issue_tracker_client)
+
+    def log_issue(
+        self,
+        title: str,
+        description: str,
+        type: str = "bug",  # the API's field name
+        priority: str = "medium",
+        reporter_id: str | None = None,
+        assignee_id: str | None = None,
+        tags: Iterable[str] | None = None,
+        component: str | None = None,
+        fingerprint: str | None = None,
+    ) -> str:
+        """Queue an issue and return its id at once, without waiting.
+
+        The client makes the id (24 characters of `[A-Za-z0-9_-]`) and sends it
+        in the body, so a retry after a lost answer is a replay, not a second
+        issue. Name it in add_comment and update_issue_status: they follow the
+        create in the same queue, and reach the issue the tracker folded the
+        report into when it answered with another id (same fingerprint). The
+        reporter is `reporter_id`, else the service id (ignored by the tracker
+        for a caller with a key). An id is returned even when the issue is
+        dropped (queue full, bad arguments...); its follow-ups are dropped too.
+        """
+        issue_id = reports.new_issue_id()
+        try:
+            reporter = reports.actor_id_of(reporter_id, "reporter_id")
+            reporter = reporter or self._service_id
+            if reporter is None and self._nameless("log_issue"):
+                self._remember(issue_id, None)
+                return issue_id
+            body = reports.issue_body(
+                title=title,
+                description=description,
+                issue_type=self._choice("type", type, reports.ISSUE_TYPES, "bug"),
+                priority=self._choice(
+                    "priority", priority, reports.PRIORITIES, "medium"
+                ),
+                tags=self._with_default_tags(() if tags is None else tags),
+                fingerprint=fingerprint,
+                reporter_id=reporter,
+            )
+            extra = {
+                "assignee_id": reports.actor_id_of(assignee_id, "assignee_id"),
+                "component": reports.line_of(component, reports.COMPONENT_MAX),
+                "id": issue_id,
+            }
+            body.update((key, value) for key, value in extra.items() if value)
+            if reporter is not None and not self._has_key and not self._service_id:
+                with self._lock:
+                    _bounded_set(self._creators, issue_id, reporter)
+            if not self._enqueue(_Job(_json(body), client_id=issue_id)):
+                self._remember(issue_id, None)
+        except reports.BadArgument as error:
+            self._drop_bad_argument("log_issue", error)
+            self._remember(issue_id, None)
+        except Exception:  # noqa: BLE001 - a report must never break its caller
+            self._drop_unbuildable("log_issue")
+            self._remember(issue_id, None)
+        return issue_id
+
+    def add_comment(
+        self, issue_id: str, content: str, author_id: str | None = None
+    ) -> bool:
+        """Queue a comment on `issue_id`, behind whatever was queued before it.
+
+        `author_id` (else the service id) names the author when the client has
+        no key; with a key, the key's service is the author. The content is
+        fitted to 5,000 characters. False when dropped (blank content, an
+        invalid id, queue full, client closed); never raises.
+        """
+        try:
+            target = reports.issue_id_of(issue_id)
+            body = {"content": reports.comment_of(content)}
+            author = reports.actor_id_of(author_id, "author_id")
+            user = self._service_id or author or self._creator(target)
+            if user is None and self._nameless("add_comment"):
+                return False
+            if author or user:
+                body["author_id"] = author or str(user)
+            return self._enqueue(self._follow_up(target, "comment", body, user))
+        except reports.BadArgument as error:
+            self._drop_bad_argument("add_comment", error)
+            return False
+        except Exception:  # noqa: BLE001 - a report must never break its caller
+            self._drop_unbuildable("add_comment")
+            return False
+
+    def update_issue_status(
+        self, issue_id: str, status: str, resolution: str | None = None
+    ) -> bool:
+        """Queue a status change of `issue_id`, behind whatever was queued before.
+
+        `status` is one of open, in-progress (or in_progress), resolved,
+        closed; `resolution` is sent only when given. Without a key the
+        service id (else the issue's reporter from log_issue) is sent as
+        `X-User-Id`. False when dropped; never raises.
+        """
+        try:
+            target = reports.issue_id_of(issue_id)
+            body = {"status": reports.status_of(status)}
+            text = reports.optional_text_of(resolution, reports.RESOLUTION_MAX)
+            if text is not None:
+                body["resolution"] = text
+            user = self._service_id or self._creator(target)
+            if user is None and self._nameless("update_issue_status"):
+                return False
+            return self._enqueue(self._follow_up(target, "status update", body, user))
+        except reports.BadArgument as error:
+            self._drop_bad_argument("update_issue_status", error)
+            return False
+        except Exception:  # noqa: BLE001 - a report must never break its caller
+            self._drop_unbuildable("update_issue_status")
+            return False
+
+    def _follow_up(
+        self, issue_id: str, what: str, body: dict[str, Any], user: str | None
+    ) -> _Job:
+        return _Job(
+            _json(body),
+            what=what,
+            method="POST" if what == "comment" else "PATCH",
+            issue_id=issue_id,
+            suffix="/comments" if what == "comment" else "",
+            headers={"X-User-Id": user} if user and not self._has_key else None,
+        )
+
+    def _nameless(self, where: str) -> bool:
+        """True (and the call dropped) when nothing names the caller: no key,
+        no service id, no reporter or author given."""
+        if self._has_key or self._service_id:
+            return False
+        self._drop(
+            f"nameless-{where}",
+            "%s: without an API key the tracker needs the caller's name: set "
+            f"{KEY_VARIABLE} or {SERVICE_VARIABLE}, or give reporter_id. Dropped; "
+            "logged once.",
+            where,
+        )
+        return True
+
+    def _creator(self, issue_id: str) -> str | None:
+        with self._lock:
+            return self._creators.get(issue_id)
+
+    def _remember(self, sent_id: str, real_id: str | None) -> None:
+        """Follow-ups of `sent_id` go to `real_id` (None: they are dropped)."""
+        with self._lock:
+            _bounded_set(self._ids, sent_id, real_id)
 
     def _with_default_tags(self, tags: Iterable[str]) -> list[object]:
         given = [tags] if isinstance(tags, str) else list(tags)
@@ -284,15 +500,14 @@ class IssueTrackerClient:
             return default
         return chosen
 
-    def _enqueue(self, body: dict[str, Any]) -> bool:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _enqueue(self, job: _Job) -> bool:
         with self._lock:
             if self._closed:
                 reason = "closed"
             else:
                 self._start_worker()  # first: it may fail (interpreter shutdown)
                 try:
-                    self._queue.put_nowait(data)
+                    self._queue.put_nowait(job)
                 except queue.Full:
                     reason = "full"
                 else:
@@ -321,6 +536,14 @@ class IssueTrackerClient:
         self._count("dropped")
         self._warn_once(kind, message, *args)
 
+    def _drop_bad_argument(self, where: str, error: reports.BadArgument) -> None:
+        self._drop(
+            f"bad-argument-{where}",
+            "%s: %s; the call is dropped. Logged once.",
+            where,
+            error,
+        )
+
     def _drop_unbuildable(self, where: str) -> None:
         self._count("dropped")
         with self._lock:
@@ -337,14 +560,15 @@ class IssueTrackerClient:
 
     def _run(self) -> None:
         while True:
-            body = self._queue.get()
-            if body is None:
+            job = self._queue.get()
+            if job is None:
                 return
+            sent = False
             try:
                 if self._stopping.is_set():
                     self._count("dropped")
                 else:
-                    self._deliver(body)
+                    sent = self._deliver(job)
             except Exception as error:  # noqa: BLE001 - the worker must outlive bugs
                 self._count("failed")
                 # Type and place only: an error's message might quote a header.
@@ -359,48 +583,84 @@ class IssueTrackerClient:
                     where.tb_lineno if where else "?",
                 )
             finally:
+                if job.client_id is not None and not sent:
+                    self._remember(job.client_id, None)  # its follow-ups: dropped
                 with self._lock:
                     self._pending -= 1
                     if self._pending <= 0:
                         self._idle.notify_all()
 
-    def _deliver(self, body: bytes) -> None:
+    def _deliver(self, job: _Job) -> bool:
+        """Send `job` until it is taken or given up; True when it was taken."""
+        path = ""
+        if job.issue_id is not None:
+            with self._lock:
+                target = self._ids.get(job.issue_id, job.issue_id)
+            if target is None:
+                self._drop(
+                    "orphan",
+                    "A %s names an issue whose report did not reach the tracker; "
+                    "it is dropped too. Logged once.",
+                    job.what,
+                )
+                return False
+            path = f"/{quote(target, safe='')}{job.suffix}"
         retries = 0
         while True:
-            outcome = self._transport.send(body)
+            outcome = self._transport.send(
+                job.body, method=job.method, path=path, headers=job.headers
+            )
             if outcome.result is Result.SENT:
                 self._count("sent")
                 with self._lock:  # a later outage or overflow is news again
                     self._warned.difference_update(("failed", "full"))
-                return
+                if job.client_id is not None and outcome.issue_id not in (
+                    None,
+                    job.client_id,
+                ):
+                    # Folded into an issue with the same fingerprint.
+                    self._remember(job.client_id, outcome.issue_id)
+                return True
             if outcome.result is Result.REJECTED:
                 self._count("rejected")
+                if job.client_id is not None and outcome.status == 409:
+                    self._warn_once(
+                        "id-taken",
+                        "The issue tracker at %s answered 409 to a report with a "
+                        "client-made id (%s): another caller owns that id. The "
+                        "report and its follow-ups are dropped. Logged once.",
+                        public_url(self._base_url),
+                        outcome.detail or "no details",
+                    )
+                    return False
                 self._warn_once(
-                    f"rejected-{outcome.status}",
-                    "The issue tracker at %s refused a report with %s (%s); such "
-                    "reports are dropped, not retried. Logged once per status.",
+                    f"rejected-{job.what}-{outcome.status}",
+                    "The issue tracker at %s refused a %s with %s (%s); such "
+                    "requests are dropped, not retried. Logged once per status.",
                     public_url(self._base_url),
+                    job.what,
                     outcome.status,
                     outcome.detail or "no details",
                 )
-                return
+                return False
             if retries >= self._max_retries:
                 self._count("failed")
                 self._warn_once(
                     "failed",
-                    "Could not deliver a report to the issue tracker at %s in %d "
+                    "Could not deliver a %s to the issue tracker at %s in %d "
                     "attempts (last: %s); it is dropped. Logged once per outage.",
+                    job.what,
                     public_url(self._base_url),
                     retries + 1,
                     _describe(outcome),
                 )
-                return
+                return False
             delay = self._delay(retries, outcome)
             retries += 1
             self._count("retried")
             if self._stopping.wait(delay):
                 self._count("dropped")
-                return
+                return False
 
     def _delay(self, retries: int, outcome: Outcome) -> float:
         """Retry-After when given (capped), else exponential backoff with jitter."""
@@ -451,10 +711,10 @@ class IssueTrackerClient:
         left = 0
         while True:
             try:
-                body = self._queue.get_nowait()
+                job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if body is not None:
+            if job is not None:
                 left += 1
                 with self._lock:
                     self._counts["dropped"] += 1
@@ -487,6 +747,18 @@ class IssueTrackerClient:
     def _after_fork(self) -> None:
         """In a forked child: the parent's thread and queue are not ours."""
         self._start()
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _bounded_set(mapping: "OrderedDict[str, Any]", key: str, value: Any) -> None:
+    """`mapping[key] = value`, forgetting the oldest keys beyond _IDS_MAX."""
+    mapping[key] = value
+    mapping.move_to_end(key)
+    while len(mapping) > _IDS_MAX:
+        mapping.popitem(last=False)
 
 
 def _describe(outcome: Outcome) -> str:

@@ -9,6 +9,7 @@ import hashlib
 import os
 import platform
 import re
+import secrets
 import socket
 import traceback
 from collections.abc import Iterable, Iterator
@@ -21,13 +22,26 @@ DESCRIPTION_MAX = 10_000
 TAG_MAX = 50
 TAGS_MAX = 20
 FINGERPRINT_MAX = 200
+COMMENT_MAX = 5_000
+ACTOR_ID_MAX = 100  # reporter_id, assignee_id, author_id
+COMPONENT_MAX = 100
+RESOLUTION_MAX = 5_000
+ISSUE_ID_MAX = 128
 
 ISSUE_TYPES = ("bug", "feature", "task", "enhancement")
 PRIORITIES = ("low", "medium", "high", "critical")
+STATUSES = ("open", "in-progress", "resolved", "closed")
 
 _ELLIPSIS = "…"
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
 _NUMBER = re.compile(r"\d+")
+_ISSUE_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{ISSUE_ID_MAX}}}")
+_RESERVED_ID = re.compile(r"__.*__")  # Firestore keeps these document ids
+
+
+class BadArgument(ValueError):
+    """A value the tracker would refuse and that cannot be fitted: the call is
+    dropped. The message names the argument, never its value."""
 
 
 def _text(value: object) -> str:
@@ -99,6 +113,74 @@ def fingerprint_of(value: object) -> str | None:
     if len(text) > FINGERPRINT_MAX:  # keep it distinct rather than cut it
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     return text or None
+
+
+def new_issue_id() -> str:
+    """A fresh issue id: 24 characters of `[A-Za-z0-9_-]` (144 random bits)."""
+    while True:
+        issue_id = secrets.token_urlsafe(18)  # base64url of 18 bytes: no padding
+        if not _RESERVED_ID.fullmatch(issue_id):
+            return issue_id
+
+
+def is_issue_id(value: object) -> bool:
+    """True for a string the tracker takes as an issue id in a URL."""
+    return (
+        isinstance(value, str)
+        and _ISSUE_ID.fullmatch(value) is not None
+        and _RESERVED_ID.fullmatch(value) is None
+    )
+
+
+def issue_id_of(value: object) -> str:
+    """`value` as an issue id (surrounding spaces ignored), else BadArgument."""
+    text = value.strip() if isinstance(value, str) else value
+    if not is_issue_id(text):
+        raise BadArgument(
+            f"issue_id must be 1-{ISSUE_ID_MAX} characters of A-Z a-z 0-9 _ -"
+        )
+    return str(text)
+
+
+def actor_id_of(value: object, name: str) -> str | None:
+    """An actor id of 1-100 characters on one line; None for None or blank."""
+    if value is None:
+        return None
+    text = _one_line(value)
+    if len(text) > ACTOR_ID_MAX:  # cut, it would name someone else
+        raise BadArgument(f"{name} must be at most {ACTOR_ID_MAX} characters")
+    return text or None
+
+
+def status_of(value: object) -> str:
+    """One of STATUSES (case, `_` and spaces forgiven), else BadArgument."""
+    text = _one_line(getattr(value, "value", value)).lower()
+    text = text.replace("_", "-").replace(" ", "-")
+    if text not in STATUSES:
+        raise BadArgument(f"status must be one of {', '.join(STATUSES)}")
+    return text
+
+
+def comment_of(value: object) -> str:
+    """1-5,000 characters (a longer text keeps its start and end); blank is refused."""
+    text = _cut_middle(_text(value).strip(), COMMENT_MAX)
+    if not text:
+        raise BadArgument("content is blank")
+    return text
+
+
+def line_of(value: object, limit: int) -> str | None:
+    """`value` as one line cut to `limit` characters; None for None or blank."""
+    if value is None:
+        return None
+    return _cut(_one_line(value), limit) or None
+
+
+def optional_text_of(value: object, limit: int) -> str | None:
+    """`value` cut to `limit` characters; None for None or blank."""
+    if value is None:
+        return None
+    return _cut_middle(_text(value).strip(), limit) or None
 
 
 def issue_body(

@@ -1,4 +1,4 @@
-"""One `POST /api/v1/issues` over urllib, and what its answer means for the report.
+"""One request to the tracker's issue API over urllib, and what its answer means.
 
 Nothing here retries or sleeps; the client's worker decides that from the outcome.
 """
@@ -38,6 +38,7 @@ class Outcome:
     status: int | None = None  # None: no HTTP answer (network error, timeout)
     retry_after: float | None = None  # seconds, from the answer's Retry-After
     detail: str = ""  # for the log: the problem's code and message, or the error
+    issue_id: str | None = None  # the `id` of a 2xx answer's JSON object, if any
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -95,6 +96,16 @@ def _problem(answer: IO[bytes] | None) -> str:
     return text[:300]
 
 
+def _answer_id(raw: bytes) -> str | None:
+    """The `id` of a JSON object answer (the issue created, found or changed)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def _header(error: urllib.error.HTTPError, name: str) -> str | None:
     headers = getattr(error, "headers", None)
     value = headers.get(name) if headers is not None else None
@@ -102,7 +113,7 @@ def _header(error: urllib.error.HTTPError, name: str) -> str | None:
 
 
 class Transport:
-    """Posts JSON bodies to the tracker's issue endpoint."""
+    """Sends JSON bodies to the tracker's issue endpoint and the URLs under it."""
 
     def __init__(self, *, url: str, headers: dict[str, str], timeout: float) -> None:
         self._url = url
@@ -113,15 +124,28 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(url={public_url(self._url)!r})"
 
-    def send(self, body: bytes) -> Outcome:
-        """One attempt; never raises for network or HTTP trouble."""
+    def send(
+        self,
+        body: bytes,
+        *,
+        method: str = "POST",
+        path: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Outcome:
+        """One attempt at `method` on the issue URL + `path` (`/{id}/comments`);
+        never raises for network or HTTP trouble."""
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked
-            self._url, data=body, headers=self._headers, method="POST"
+            self._url + path,
+            data=body,
+            headers={**self._headers, **headers} if headers else self._headers,
+            method=method,
         )
         try:
             with self._opener.open(request, timeout=self._timeout) as answer:
-                answer.read(_READ_MAX)
-                return Outcome(Result.SENT, status=answer.status)
+                raw = answer.read(_READ_MAX)
+                return Outcome(
+                    Result.SENT, status=answer.status, issue_id=_answer_id(raw)
+                )
         except urllib.error.HTTPError as error:
             try:
                 return self._refused(error)

@@ -33,12 +33,17 @@ class Seen:
 
     at: float
     path: str
+    method: str
     headers: dict[str, str]
     body: Any
 
 
 class FakeTracker(ThreadingHTTPServer):
-    """Answers POSTs from a script of replies, then with `default`."""
+    """Answers POSTs and PATCHes from a script of replies, then with `default`.
+
+    A 2xx answer's body defaults to `{"id": <the id sent in the body, else
+    issue-N>}`, as the tracker answers a create with a client-made id.
+    """
 
     daemon_threads = True
 
@@ -77,7 +82,13 @@ class _Handler(BaseHTTPRequestHandler):
         tracker = self.server
         with tracker.changed:
             tracker.seen.append(
-                Seen(time.monotonic(), self.path, dict(self.headers), json.loads(raw))
+                Seen(
+                    time.monotonic(),
+                    self.path,
+                    self.command,
+                    dict(self.headers),
+                    json.loads(raw),
+                )
             )
             tracker.changed.notify_all()
             reply = tracker.script.popleft() if tracker.script else tracker.default
@@ -85,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
             tracker.release.wait(reply.delay)
         body = reply.body
         if body is None:
-            body = {"id": f"issue-{len(tracker.seen)}"} if reply.status < 300 else {}
+            sent = tracker.seen[-1].body if tracker.seen else None
+            fallback = f"issue-{len(tracker.seen)}"
+            given = sent.get("id", fallback) if isinstance(sent, dict) else fallback
+            body = {"id": given} if reply.status < 300 else {}
         data = json.dumps(body).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
@@ -95,10 +109,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST
+    do_GET = do_PATCH = do_POST
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
+
+
+@pytest.fixture(autouse=True)
+def _no_tracker_environment(monkeypatch) -> None:
+    """The service's environment must not leak into clients made in tests."""
+    for name in ("ISSUETRACKER_URL", "ISSUETRACKER_API_KEY", "ISSUETRACKER_SERVICE_ID"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

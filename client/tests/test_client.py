@@ -435,9 +435,24 @@ def test_constructor_refuses_nonsense_without_echoing_the_key():
         IssueTrackerClient("https://issues.quantory.app", API_KEY + "\n")
     assert API_KEY not in str(refused.value)
     with pytest.raises(ValueError, match="service_id"):
-        IssueTrackerClient("https://issues.quantory.app")
+        IssueTrackerClient("https://issues.quantory.app", service_id="s" * 101)
     with pytest.raises(ValueError, match="timeout"):
         IssueTrackerClient("https://issues.quantory.app", API_KEY, timeout=0)
+
+
+def test_without_key_or_service_id_only_named_calls_go_out(
+    tracker, make_client, caplog
+):
+    client = make_client(tracker.url, None)  # as the old client: no name at all
+
+    assert client.report_issue("Who am I?", "x") is False
+    assert client.report_issue("Still nobody", "x") is False
+
+    assert client.flush(2.0)
+    assert tracker.seen == []
+    assert client.stats.dropped == 2
+    [warning] = [m for m in warnings_of(caplog) if "needs the caller's name" in m]
+    assert "ISSUETRACKER_SERVICE_ID" in warning
 
 
 def test_retry_after_takes_seconds_or_an_http_date():

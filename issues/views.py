@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views import View
 
 from accounts import services as accounts_services
-from accounts.permissions import require
+from accounts.policy import require
 from accounts.roles import Action
 from issues import dashboard, services
 from issues.domain import PAGE_DEFAULT, Issue, Status

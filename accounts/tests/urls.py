@@ -8,7 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.permissions import IsStaffOrCompatService, require
+from accounts.permissions import IsStaffOrCompatService
+from accounts.policy import require
 from accounts.roles import Action
 
 

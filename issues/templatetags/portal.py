@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts import services as accounts_services
-from accounts.permissions import user_can
+from accounts.policy import user_can
 from accounts.roles import Action
 from issues.markdown import render_markdown
 

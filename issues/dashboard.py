@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts import services as accounts_services
 from accounts.policy import Actor, require, user_can
 from accounts.roles import Action, Role
+from accounts.services import users as accounts_services
 from issues import services
 from issues.domain import (
     PAGE_MAX,

@@ -12,9 +12,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from accounts import services
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services.google import (
+    LoginRefused,
+    google_login_check,
+    staff_profile_refresh,
+    staff_user_for_email,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +56,13 @@ class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ig
         """Refuse other accounts; attach a first login to a user added beforehand."""
         email, verified = _primary_address(sociallogin)
         try:
-            email = services.google_login_check(email=email, verified=verified)
+            email = google_login_check(email=email, verified=verified)
             if sociallogin.state.get("process") == AuthProcess.CONNECT:
                 # One Google account per user, linked by its address at sign-in.
-                raise services.LoginRefused(
+                raise LoginRefused(
                     "Google accounts are linked when you sign in; none can be added."
                 )
-        except services.LoginRefused as refusal:
+        except LoginRefused as refusal:
             logger.warning(
                 "Google sign-in refused for %r (verified=%s): %s",
                 email,
@@ -79,13 +84,11 @@ class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ig
         if sociallogin.is_existing:
             user = sociallogin.user
         else:
-            user = services.staff_user_for_email(email=email)
+            user = staff_user_for_email(email=email)
             if user is not None:
                 sociallogin.connect(request, user)
         if isinstance(user, User):
-            services.staff_profile_refresh(
-                user=user, display_name=name, avatar_url=picture
-            )
+            staff_profile_refresh(user=user, display_name=name, avatar_url=picture)
 
     def is_open_for_signup(
         self, request: HttpRequest, sociallogin: SocialLogin

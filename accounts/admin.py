@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts import services
 from accounts.models import ApiKey, User
 from accounts.roles import Role
+from accounts.services.api_keys import api_key_create, api_key_expiry, api_key_revoke
+from accounts.services.users import user_set_active, user_set_role
 from issuetracker.errors import ApplicationError
 
 # Django's admin and form classes are generic for the type checker only.
@@ -80,14 +81,12 @@ class UserAdmin(BaseUserAdmin):
         super().save_model(request, obj, form, change)
         if role_changed:
             try:
-                services.user_set_role(user=obj, role=new_role)
+                user_set_role(user=obj, role=new_role)
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
         if active_changed:
             try:
-                services.user_set_active(
-                    actor=request.user, user=obj, active=new_active
-                )
+                user_set_active(actor=request.user, user=obj, active=new_active)
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
 
@@ -168,12 +167,10 @@ class ApiKeyAdmin(ApiKeyModelAdmin):
         """Issue the key through the service and keep it on `obj` for the response."""
         if change:
             return
-        issued = services.api_key_create(
+        issued = api_key_create(
             owner=form.cleaned_data["owner"],
             name=form.cleaned_data.get("name") or "",
-            expires_at=services.api_key_expiry(
-                days=form.cleaned_data.get("expires_in_days")
-            ),
+            expires_at=api_key_expiry(days=form.cleaned_data.get("expires_in_days")),
         )
         for model_field in ApiKey._meta.concrete_fields:
             setattr(
@@ -201,5 +198,5 @@ class ApiKeyAdmin(ApiKeyModelAdmin):
     @admin.action(description="Revoke the selected API keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         """Revoke each selected key from the next request on."""
-        revoked = sum(services.api_key_revoke(api_key=key) for key in queryset)
+        revoked = sum(api_key_revoke(api_key=key) for key in queryset)
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)

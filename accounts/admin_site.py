@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts.permissions import user_can
+from accounts.policy import user_can
 from accounts.roles import Action
 
 

@@ -5,7 +5,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from accounts import services
+from accounts.services.api_keys import api_key_authenticate
 from issuetracker.errors import NotAuthenticated
 
 
@@ -33,7 +33,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
         try:
-            return services.api_key_authenticate(key=key), None
+            return api_key_authenticate(key=key), None
         except NotAuthenticated as error:
             raise exceptions.AuthenticationFailed(error.message) from None
 

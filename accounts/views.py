@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import services
+from accounts.services.dev_admin import dev_login_enabled
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -29,7 +29,7 @@ def _next_url(request: HttpRequest) -> str:
 @never_cache
 def dev_login(request: HttpRequest) -> HttpResponse:
     """Username and password sign-in for local users; 404 unless DEBUG is on."""
-    if not services.dev_login_enabled():
+    if not dev_login_enabled():
         raise Http404("The development sign-in is off.")
     form = AuthenticationForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
-from accounts.services import actor_for_request
+from accounts.services.compat import actor_for_request
 from issues import schema as _schema  # noqa: F401 - registers the key scheme
 from issues import services
 from issues.domain import (

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts import services as accounts_services
-from accounts.permissions import require, user_can
+from accounts.policy import Actor, require, user_can
 from accounts.roles import Action, Role
+from accounts.services import users as accounts_services
 from issues import services
 from issues.domain import (
     PAGE_MAX,
@@ -160,7 +160,7 @@ def chart_cached(*, today: date, days: int = CHART_DAYS) -> list[DayCount] | Non
     return _day_counts(bounds, found)
 
 
-def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
+def chart_get(*, actor: Actor, today: date | None = None) -> list[DayCount]:
     """Issues opened and resolved per UTC day over the last CHART_DAYS days.
 
     For readers of every issue (Forbidden otherwise). Days not in the cache are
@@ -337,7 +337,7 @@ def merge_timeline(
     return entries
 
 
-def issue_page_get(*, actor: Any, issue_id: str) -> IssuePage:
+def issue_page_get(*, actor: Actor, issue_id: str) -> IssuePage:
     """The issue (404 when absent or not the actor's to see), its first 100
     comments and history entries, and the moves and fields the actor may change."""
     issue = services.issue_get(actor=actor, issue_id=issue_id)

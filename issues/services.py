@@ -12,10 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
-
-from accounts.permissions import require, user_can
+from accounts.policy import Actor, require, user_can
 from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role
 from issues.domain import (
     PAGE_DEFAULT,
@@ -46,8 +43,6 @@ from issues.repository import (
     IssueRepository,
 )
 from issuetracker.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-
-Actor = AbstractBaseUser | AnonymousUser
 
 
 def issue_repository() -> IssueRepository:

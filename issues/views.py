@@ -21,9 +21,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 
-from accounts import services as accounts_services
-from accounts.permissions import require
+from accounts.policy import require
 from accounts.roles import Action
+from accounts.services import users as accounts_services
 from issues import dashboard, services
 from issues.domain import PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm

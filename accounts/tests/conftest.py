@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.adapters import DomainLockedSocialAccountAdapter
+from accounts.services.api_keys import api_key_create
 
 GOOGLE_CLIENT_ID = "test-client.apps.googleusercontent.com"
 
@@ -27,7 +27,7 @@ def issue_key() -> Callable[..., str]:
     """Issue an API key for a user and return the key itself."""
 
     def issue(owner: Any, **kwargs: Any) -> str:
-        return services.api_key_create(owner=owner, **kwargs).key
+        return api_key_create(owner=owner, **kwargs).key
 
     return issue
 

@@ -3,9 +3,9 @@ import re
 import pytest
 from django.test import Client
 
-from accounts import services
 from accounts.models import ApiKey, User
 from accounts.roles import Role
+from accounts.services.api_keys import api_key_authenticate, api_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,7 @@ class TestApiKeys:
         )
         assert match
         key = match.group(1)
-        assert services.api_key_authenticate(key=key) == bot
+        assert api_key_authenticate(key=key) == bot
         api_key = ApiKey.objects.get()
         assert (api_key.name, api_key.owner) == ("prod", bot)
         assert api_key.expires_at is not None
@@ -196,7 +196,7 @@ class TestApiKeys:
         assert key not in detail.content.decode()
 
     def test_a_key_is_revoked_with_the_action(self, admin_client, make_user):
-        issued = services.api_key_create(owner=make_user(role=Role.SERVICE))
+        issued = api_key_create(owner=make_user(role=Role.SERVICE))
 
         response = admin_client.post(
             "/admin/accounts/apikey/",
@@ -208,7 +208,7 @@ class TestApiKeys:
         assert ApiKey.objects.get().revoked_at is not None
 
     def test_a_key_cannot_be_edited_or_deleted(self, admin_client, make_user):
-        issued = services.api_key_create(owner=make_user(role=Role.SERVICE), name="a")
+        issued = api_key_create(owner=make_user(role=Role.SERVICE), name="a")
         url = f"/admin/accounts/apikey/{issued.api_key.pk}/"
 
         admin_client.post(f"{url}change/", {"name": "b"})

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import ApiKey, User
 from accounts.roles import Role
+from accounts.services.api_keys import api_key_authenticate, api_key_create
 from issuetracker.errors import NotAuthenticated
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +126,7 @@ class TestCreateApiKey:
         key = out.splitlines()[-1]
         assert key.startswith("itk_")
         assert " " not in key
-        assert services.api_key_authenticate(key=key) == bot
+        assert api_key_authenticate(key=key) == bot
         api_key = ApiKey.objects.get()
         assert api_key.name == "prod"
         assert api_key.expires_at is None
@@ -160,7 +160,7 @@ class TestCreateApiKey:
 class TestRevokeApiKey:
     @pytest.mark.parametrize("form", ["{prefix}", "itk_{prefix}", "{key}"])
     def test_revokes_by_prefix_or_key(self, make_user, form):
-        issued = services.api_key_create(owner=make_user(role=Role.SERVICE))
+        issued = api_key_create(owner=make_user(role=Role.SERVICE))
         name = form.format(prefix=issued.api_key.prefix, key=issued.key)
 
         out, _ = run("revoke_api_key", name)
@@ -168,10 +168,10 @@ class TestRevokeApiKey:
         assert f"Revoked API key itk_{issued.api_key.prefix}" in out
         assert ApiKey.objects.get().revoked_at is not None
         with pytest.raises(NotAuthenticated):
-            services.api_key_authenticate(key=issued.key)
+            api_key_authenticate(key=issued.key)
 
     def test_revoking_twice_says_so(self, make_user):
-        issued = services.api_key_create(owner=make_user(role=Role.SERVICE))
+        issued = api_key_create(owner=make_user(role=Role.SERVICE))
         run("revoke_api_key", issued.api_key.prefix)
         first = ApiKey.objects.get().revoked_at
 

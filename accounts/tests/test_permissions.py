@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from accounts.permissions import require, user_can
+from accounts.policy import require, user_can
 from accounts.roles import Action, Role
 from issuetracker.errors import Forbidden, NotAuthenticated
 

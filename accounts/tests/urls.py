@@ -7,9 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
-from accounts.permissions import IsStaffOrCompatService, require
+from accounts.permissions import IsStaffOrCompatService
+from accounts.policy import require
 from accounts.roles import Action
+from accounts.services.compat import actor_for_request
 
 
 def _field(request: Request, name: str) -> Any:
@@ -17,7 +18,7 @@ def _field(request: Request, name: str) -> Any:
 
 
 def _actor_id(request: Request) -> str:
-    return services.actor_for_request(user=request.user, claimed_id=None).actor_id
+    return actor_for_request(user=request.user, claimed_id=None).actor_id
 
 
 class WhoAmI(APIView):
@@ -36,7 +37,7 @@ class CompatCreate(APIView):
     permission_classes = (IsStaffOrCompatService,)
 
     def post(self, request: Request) -> Response:
-        actor = services.actor_for_request(
+        actor = actor_for_request(
             user=request.user, claimed_id=_field(request, "reporter_id")
         )
         require(actor, Action.CREATE)

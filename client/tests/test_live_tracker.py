@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from issuetracker_client import IssueTrackerClient, exception_fingerprint
 
-from accounts.services import api_key_create
+from accounts.services.api_keys import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,9 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts import services as accounts_services
-from accounts.permissions import user_can
+from accounts.policy import user_can
 from accounts.roles import Action
+from accounts.services import dev_admin as accounts_services
 from issues.markdown import render_markdown
 
 register = template.Library()

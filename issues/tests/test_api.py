@@ -142,7 +142,7 @@ def test_authenticated_caller_is_the_reporter_whatever_the_body_says(api, develo
 
 
 def test_bearer_key_authenticates_a_service(api, service):
-    from accounts.services import api_key_create
+    from accounts.services.api_keys import api_key_create
 
     key = api_key_create(owner=service).key
     created = api.post(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from accounts.services import api_key_create
+from accounts.services.api_keys import api_key_create
 from issues import services
 from issues.domain import (
     ActivityType,

@@ -4,7 +4,7 @@ import pytest
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 
-from accounts import services as accounts_services
+from accounts.services.api_keys import api_key_create
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def database_down(monkeypatch):
 def test_api_answers_503_problem_when_the_database_is_down(
     client, make_user, firestore_db, database_down
 ):
-    issued = accounts_services.api_key_create(owner=make_user(role="service"))
+    issued = api_key_create(owner=make_user(role="service"))
     database_down()
     response = client.get("/api/v1/issues", HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     assert response.status_code == 503

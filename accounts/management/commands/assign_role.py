@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
 from accounts.roles import Role
+from accounts.services.users import role_parse, user_assign_role
 from issuetracker.errors import ApplicationError
 
 
@@ -31,8 +31,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `user_assign_role` and report the result."""
         try:
-            role = services.role_parse(options["role"])
-            user = services.user_assign_role(
+            role = role_parse(options["role"])
+            user = user_assign_role(
                 identifier=options["user"], role=role, create=options["create"]
             )
         except ApplicationError as error:

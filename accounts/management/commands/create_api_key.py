@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts.services.api_keys import api_key_create, api_key_expiry
+from accounts.services.users import user_get
 from issuetracker.errors import ApplicationError
 
 
@@ -28,11 +29,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `api_key_create`; describe the key, then print it alone."""
         try:
-            owner = services.user_get(identifier=options["user"])
-            issued = services.api_key_create(
+            owner = user_get(identifier=options["user"])
+            issued = api_key_create(
                 owner=owner,
                 name=options["name"],
-                expires_at=services.api_key_expiry(days=options["expires_days"]),
+                expires_at=api_key_expiry(days=options["expires_days"]),
             )
         except ApplicationError as error:
             raise CommandError(error.message) from None

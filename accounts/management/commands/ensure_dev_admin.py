@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from accounts import services
+from accounts.services.dev_admin import dev_admin_ensure, dev_login_enabled
 from issuetracker.errors import ApplicationError
 
 DEV_ADMIN_FILE = "dev-admin-password"
@@ -27,14 +27,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `dev_admin_ensure` and print the sign-in link and credentials."""
-        if not services.dev_login_enabled():
+        if not dev_login_enabled():
             # `make run` with DEBUG off still starts; there is just no local admin.
             self.stdout.write(
                 "Development sign-in is off (DEBUG is off); sign in with Google."
             )
             return
         try:
-            dev_admin = services.dev_admin_ensure(
+            dev_admin = dev_admin_ensure(
                 password_file=settings.DATA_DIR / DEV_ADMIN_FILE
             )
         except ApplicationError as error:

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import repository, services
+from accounts import repository
+from accounts.services.legacy_import import users_import_legacy
 from issuetracker.errors import ApplicationError
 
 
@@ -19,9 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `users_import_legacy` and report the counts."""
         try:
-            report = services.users_import_legacy(
-                records=repository.legacy_users_iter()
-            )
+            report = users_import_legacy(records=repository.legacy_users_iter())
         except ApplicationError as error:
             raise CommandError(error.message) from None
         for reason in report.skipped:

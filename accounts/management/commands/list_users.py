@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts.services.users import role_parse, users_list
 from issuetracker.errors import ApplicationError
 
 COLUMNS = ("username", "role", "active", "name", "last login")
@@ -23,10 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """One tab-separated line per user, after a header line."""
         try:
-            role = services.role_parse(options["role"]) if options["role"] else None
+            role = role_parse(options["role"]) if options["role"] else None
         except ApplicationError as error:
             raise CommandError(error.message) from None
-        users = services.users_list(role=role)
+        users = users_list(role=role)
         self.stdout.write("\t".join(COLUMNS))
         for user in users:
             last_login = (

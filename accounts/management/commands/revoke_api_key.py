@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts.services.api_keys import api_key_get, api_key_revoke
 from issuetracker.errors import ApplicationError
 
 
@@ -21,8 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Call `api_key_revoke` and say what happened."""
         try:
-            api_key = services.api_key_get(prefix=options["prefix"])
-            revoked = services.api_key_revoke(api_key=api_key)
+            api_key = api_key_get(prefix=options["prefix"])
+            revoked = api_key_revoke(api_key=api_key)
         except ApplicationError as error:
             raise CommandError(error.message) from None
         label = f"itk_{api_key.prefix} of {api_key.owner.username}"

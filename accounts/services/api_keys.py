@@ -1,0 +1,110 @@
+"""API keys: one per service, stored hashed, shown once, revocable."""
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import keys
+from accounts.models import ApiKey, User
+from issuetracker.errors import InvalidInput, NotAuthenticated, NotFound
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is written at most this often per key, not on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key's record and the key itself, which is never shown again."""
+
+    api_key: ApiKey
+    key: str
+
+
+def api_key_create(
+    *, owner: User, name: str = "", expires_at: datetime | None = None
+) -> IssuedKey:
+    """Issue a key for `owner`; only its hash is stored."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("The expiry date must lie in the future.")
+    for _attempt in range(3):
+        prefix, key = keys.key_new()
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    owner=owner,
+                    name=name.strip(),
+                    prefix=prefix,
+                    key_hash=keys.key_hash(key),
+                    expires_at=expires_at,
+                )
+        except IntegrityError:  # prefix clash: draw again
+            continue
+        logger.info("API key itk_%s created for %s", prefix, owner.username)
+        return IssuedKey(api_key=api_key, key=key)
+    raise RuntimeError("Could not draw a unique API key prefix.")
+
+
+def api_key_expiry(*, days: int | None) -> datetime | None:
+    """The expiry `days` from now, or None for a key that does not expire."""
+    if days is None:
+        return None
+    if days < 1:
+        raise InvalidInput("A key lasts at least one day.")
+    return timezone.now() + timedelta(days=days)
+
+
+def api_key_authenticate(*, key: str) -> User:
+    """The active owner of a valid, unexpired, unrevoked key; NotAuthenticated else.
+
+    Records when the key was used, at most once per LAST_USED_RESOLUTION.
+    """
+    prefix = keys.key_prefix(key)
+    api_key = (
+        ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+        if prefix
+        else None
+    )
+    # Compare the hashes even for an unknown prefix so timing tells nothing.
+    expected = api_key.key_hash if api_key else keys.key_hash("")
+    if not hmac.compare_digest(expected, keys.key_hash(key)) or api_key is None:
+        raise NotAuthenticated("Invalid API key.")
+    now = timezone.now()
+    if api_key.revoked_at is not None:
+        raise NotAuthenticated("This API key has been revoked.")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise NotAuthenticated("This API key has expired.")
+    if not api_key.owner.is_active:
+        raise NotAuthenticated("The owner of this API key is deactivated.")
+    last_used = api_key.last_used_at
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key.owner
+
+
+def api_key_get(*, prefix: str) -> ApiKey:
+    """The key named by its prefix, with or without `itk_`, or by the whole key."""
+    value = prefix.strip()
+    parsed = keys.key_prefix(value)
+    if parsed is not None:
+        value = parsed
+    value = value.removeprefix(keys.KEY_MARK).rstrip("_…")
+    api_key = ApiKey.objects.select_related("owner").filter(prefix=value).first()
+    if api_key is None:
+        raise NotFound(f"No API key with prefix {prefix!r}.")
+    return api_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> bool:
+    """Revoke a key from the next request on; False when it was already revoked."""
+    if api_key.revoked_at is not None:
+        return False
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    logger.info("API key itk_%s revoked", api_key.prefix)
+    return True

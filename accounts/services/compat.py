@@ -1,0 +1,129 @@
+"""The API's compatibility mode: anonymous callers act as the service they name.
+
+The Flask app's contract (DESIGN.md, "Compatibility mode"): while
+ALLOW_ANONYMOUS_SERVICES is on, an anonymous request names its actor in the body
+or a header, and that service's user is created on first write. Everything that
+decides who such a request acts as lives here, so it can be read, audited or
+removed on its own.
+"""
+
+import logging
+import re
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import Q
+
+from accounts.models import User
+from accounts.policy import Actor
+from accounts.roles import Role
+from accounts.services.domains import email_is_on_allowed_domain_or_below
+from issuetracker.errors import Forbidden, InvalidInput, NotAuthenticated
+
+logger = logging.getLogger(__name__)
+
+SERVICE_ID_MAX_LENGTH = 100
+_SERVICE_ID = re.compile(r"^[\w.@+-]+\Z")
+
+
+def service_display_name(service_id: str) -> str:
+    """`workflow-consumer` -> `Workflow Consumer`; other capitals are kept."""
+    words = [word for word in re.split(r"[-_.\s]+", service_id) if word]
+    return " ".join(word[:1].upper() + word[1:] for word in words) or service_id
+
+
+def _service_id_check(service_id: str) -> None:
+    """InvalidInput for a malformed id; Forbidden for one that could be staff's."""
+    if not service_id or len(service_id) > SERVICE_ID_MAX_LENGTH:
+        raise InvalidInput(
+            f"A service id has 1 to {SERVICE_ID_MAX_LENGTH} characters.",
+            errors={"reporter_id": ["Give 1 to 100 characters."]},
+        )
+    if not _SERVICE_ID.match(service_id):
+        raise InvalidInput(
+            "A service id has letters, digits and @ . + - _ only.",
+            errors={"reporter_id": ["Letters, digits and @ . + - _ only."]},
+        )
+    if email_is_on_allowed_domain_or_below(service_id):
+        raise Forbidden("Staff members must sign in; their id cannot name a service.")
+    others = User.objects.filter(
+        Q(username__iexact=service_id) | Q(email__iexact=service_id)
+    ).exclude(role=Role.SERVICE)
+    if others.exists():
+        raise Forbidden("This id belongs to a staff member, not a service.")
+
+
+def _usable_service(user: User) -> User:
+    if user.role != Role.SERVICE:
+        raise Forbidden("This id belongs to a staff member, not a service.")
+    if not user.is_active:
+        raise Forbidden("This service has been deactivated.")
+    return user
+
+
+def service_user_for(*, service_id: str) -> User:
+    """The active `service` user named `service_id`, created on first use.
+
+    Refuses ids that could be a staff member: an e-mail on an allowed domain, or
+    the name of any user whose role is not `service`.
+    """
+    _service_id_check(service_id)
+    try:
+        user, created = User.objects.get_or_create(
+            username=service_id,
+            defaults={
+                "role": Role.SERVICE,
+                "display_name": service_display_name(service_id),
+                "password": "!",  # unusable: services never log in with a password
+            },
+        )
+    except IntegrityError:  # created by a concurrent request with other casing
+        raise Forbidden("This id belongs to another user.") from None
+    _usable_service(user)
+    if created:
+        logger.info("Created service user %s on first anonymous call", service_id)
+    return user
+
+
+def service_user_find(*, service_id: str) -> User:
+    """As `service_user_for`, for reads: looks the service up, never creates it.
+
+    Reads are not rate-limited, so they must not add a row per made-up id. A
+    service with no row yet (it has not written since the move from the old app)
+    acts as an unsaved `service` user: like any service it sees only the issues
+    reported under its id, a 404 for every other one.
+    """
+    _service_id_check(service_id)
+    user = User.objects.filter(username__iexact=service_id).first()
+    if user is None:
+        return User(
+            username=service_id,
+            role=Role.SERVICE,
+            display_name=service_display_name(service_id),
+        )
+    if user.username != service_id:
+        raise Forbidden("This id belongs to another user.")
+    return _usable_service(user)
+
+
+def actor_for_request(
+    *, user: Actor | None, claimed_id: str | None, create: bool = True
+) -> User:
+    """The user a request acts as.
+
+    An authenticated caller acts as itself, whatever id the body names. An
+    anonymous caller acts as the service it names, only while
+    ALLOW_ANONYMOUS_SERVICES is on; the service's user is created on first use
+    only with `create` (writes), and only looked up otherwise (reads).
+    """
+    if user is not None and user.is_authenticated:
+        if not isinstance(user, User) or not user.is_active:
+            raise NotAuthenticated("This account is deactivated.")
+        return user
+    if settings.ALLOW_ANONYMOUS_SERVICES and claimed_id:
+        if create:
+            return service_user_for(service_id=claimed_id)
+        return service_user_find(service_id=claimed_id)
+    raise NotAuthenticated(
+        "Authentication required: send `Authorization: Bearer <key>` or sign in."
+    )

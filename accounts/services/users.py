@@ -1,0 +1,134 @@
+"""Users and roles: look-ups, role changes with the last-admin guard, listings."""
+
+import logging
+
+from django.conf import settings
+from django.db.models import Q
+
+from accounts.models import User
+from accounts.policy import Actor
+from accounts.roles import Role
+from accounts.services.compat import service_user_for
+from accounts.services.domains import email_is_allowed
+from issuetracker.errors import Conflict, InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+
+
+def user_get(*, identifier: str) -> User:
+    """The user with this username, or else this e-mail (any letter case)."""
+    identifier = identifier.strip()
+    for lookup in (
+        Q(username=identifier),
+        Q(username__iexact=identifier),
+        Q(email__iexact=identifier),
+    ):
+        matches = list(User.objects.filter(lookup)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidInput(f"{identifier!r} matches several users; use a username.")
+    raise NotFound(f"No user {identifier!r}.")
+
+
+def role_parse(value: str) -> Role:
+    """The Role spelled `value` (any case), or InvalidInput naming the choices."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(role.value for role in Role)
+        message = f"Unknown role {value!r}; choose one of {choices}."
+        raise InvalidInput(message) from None
+
+
+def _is_last_active_admin(user: User) -> bool:
+    if user.role != Role.ADMIN or not user.is_active:
+        return False
+    others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    return not others.exists()
+
+
+def user_set_role(*, user: User, role: Role) -> User:
+    """Give `user` a role. Admins (and only admins) reach the Django admin.
+
+    The last active admin keeps the role, so nobody is locked out of managing
+    users.
+    """
+    if role != Role.ADMIN and _is_last_active_admin(user):
+        raise Conflict(f"{user.username} is the last active admin; appoint another.")
+    user.role = role
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    logger.info("Role of %s set to %s", user.username, role.value)
+    return user
+
+
+def user_set_active(*, actor: Actor | None, user: User, active: bool) -> User:
+    """Activate or deactivate `user`; it takes effect on their next request.
+
+    The last active admin stays active, so nobody is locked out of managing users.
+    """
+    if not active and _is_last_active_admin(user):
+        raise Conflict(f"{user.username} is the last active admin; appoint another.")
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    by = getattr(actor, "username", None) or "system"
+    logger.info(
+        "%s %s by %s", user.username, "activated" if active else "deactivated", by
+    )
+    return user
+
+
+def staff_user_create(*, email: str, role: Role = Role.DEVELOPER) -> User:
+    """A staff member who will sign in with Google; username is the e-mail."""
+    email = email.strip().lower()
+    if not email_is_allowed(email):
+        domains = ", ".join(settings.ALLOWED_EMAIL_DOMAINS)
+        raise InvalidInput(f"{email!r} is not an e-mail on {domains}.")
+    if User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists():
+        raise InvalidInput(f"A user {email!r} already exists.")
+    user = User(username=email, email=email, role=role)
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def user_assign_role(*, identifier: str, role: Role, create: bool = False) -> User:
+    """Set the role of an existing user; with `create`, add a missing one first.
+
+    A created user is a staff member named by an allowed e-mail, or a service
+    when the role is `service`.
+    """
+    try:
+        user = user_get(identifier=identifier)
+    except NotFound:
+        if not create:
+            raise
+        if role == Role.SERVICE:
+            user = service_user_for(service_id=identifier.strip())
+        else:
+            user = staff_user_create(email=identifier, role=role)
+    return user_set_role(user=user, role=role)
+
+
+def users_list(*, role: Role | None = None) -> list[User]:
+    """All users, optionally of one role, by username."""
+    users = User.objects.order_by("username")
+    if role is not None:
+        users = users.filter(role=role)
+    return list(users)
+
+
+def staff_usernames_active() -> list[str]:
+    """Usernames (actor ids) of active staff, by username; no services.
+
+    One column from one query, for the portal's assignee and reporter suggestions.
+    """
+    usernames = (
+        User.objects.filter(is_active=True)
+        .exclude(role=Role.SERVICE)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    return list(usernames)

@@ -28,7 +28,7 @@ T = TypeVar("T")
 # Firestore failures that may pass on retry: each call retries them within its
 # deadline, and what is still failing then is answered 503 with Retry-After.
 # Anything else is final.
-TRANSIENT_ERRORS: Final[tuple[type[BaseException], ...]] = (
+TRANSIENT_ERRORS: Final[tuple[type[Exception], ...]] = (
     google_exceptions.ServiceUnavailable,
     google_exceptions.DeadlineExceeded,
     google_exceptions.GatewayTimeout,

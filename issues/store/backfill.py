@@ -111,7 +111,7 @@ def rebuild_counts(
     refs = [counter_shards.document(str(n)) for n in range(COUNTER_SHARDS)]
 
     def count(transaction: Transaction, name: str | None, value: str) -> int:
-        query: Query = issues  # type: ignore[assignment]
+        query: Query = issues
         if name is not None:
             query = query.where(filter=FieldFilter(name, "==", value))
         return aggregate_count(query, transaction=transaction)

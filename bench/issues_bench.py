@@ -33,7 +33,8 @@ def run(emulator_address: str) -> None:
 
     from accounts.models import User
     from issues.domain import Issue, IssueFilters, IssueType, Priority, Status
-    from issues.repository import FirestoreIssueRepository, issue_to_document
+    from issues.store.documents import issue_to_document
+    from issues.store.firestore import FirestoreIssueRepository
     from issuetracker.firestore import call_options, get_client
 
     call_command("migrate", verbosity=0)
@@ -117,7 +118,7 @@ def run(emulator_address: str) -> None:
             batch.commit(**call_options())
 
     from issues.domain import Sort, query_words
-    from issues.repository import SCAN_FACTOR, SCAN_MAX, plan_issue_query
+    from issues.store.queries import SCAN_FACTOR, SCAN_MAX, plan_issue_query
 
     # name -> (API URL without cursor, the same filters for the raw query)
     cases = {

@@ -40,7 +40,6 @@ def run(emulator_address: str) -> None:
 
     from accounts.models import User
     from issues import services
-    from issues.dashboard import dashboard_repository, run_side_by_side
     from issues.domain import (
         Activity,
         ActivityType,
@@ -53,17 +52,20 @@ def run(emulator_address: str) -> None:
         Sort,
         Status,
     )
-    from issues.repository import (
+    from issues.selectors import issues as selectors
+    from issues.store.dashboard import get_dashboard_store
+    from issues.store.documents import (
         ACTIVITIES,
-        FirestoreIssueRepository,
         activity_to_document,
         issue_to_document,
     )
+    from issues.store.firestore import FirestoreIssueRepository
+    from issuetracker.concurrency import run_side_by_side
     from issuetracker.firestore import call_options, get_client
 
     call_command("migrate", verbosity=0)
     # A 503 is counted in the table; its log lines would only interleave with it.
-    for name in ("django.request", "issues.repository"):
+    for name in ("django.request", "issuetracker.firestore"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     me = User.objects.create(username="bench@quantory.app", role="developer")
     for n in range(5):
@@ -214,7 +216,7 @@ def run(emulator_address: str) -> None:
         # eight aggregation queries they replaced, side by side as the page ran
         # them) and its three lists and the unpicked service issues.
         aggregations = [
-            partial(services.issue_count, actor=me, filters=filters)
+            partial(selectors.issue_count, actor=me, filters=filters)
             for filters in (
                 *(IssueFilters(status=status) for status in Status),
                 *(IssueFilters(priority=priority) for priority in Priority),
@@ -222,11 +224,11 @@ def run(emulator_address: str) -> None:
         ]
 
         def listing(filters: IssueFilters) -> Callable[[], object]:
-            return partial(services.issue_list, actor=me, filters=filters, limit=8)
+            return partial(selectors.issue_list, actor=me, filters=filters, limit=8)
 
         counts_cases: dict[str, Callable[[], object]] = {
             "counts: counters (dashboard now)": partial(
-                services.issue_counts, actor=me
+                selectors.issue_counts, actor=me
             ),
             "counts: 8 aggregations (before)": partial(run_side_by_side, aggregations),
             "list: mine, open": listing(
@@ -243,7 +245,7 @@ def run(emulator_address: str) -> None:
             ),
             "list: recently updated": listing(IssueFilters(sort=Sort.UPDATED)),
             "list: unpicked from services": partial(
-                dashboard_repository().unassigned_open_by,
+                get_dashboard_store().unassigned_open_by,
                 reporter_ids=[f"service-{n}" for n in range(5)],
                 limit=8,
             ),

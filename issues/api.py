@@ -41,6 +41,7 @@ from issues.domain import (
     normalize_tags,
     query_words,
 )
+from issues.selectors import issues as selectors
 from issues.serializers import (
     ActivityOutput,
     ActivityPageOutput,
@@ -248,7 +249,7 @@ class IssueViewSet(ApiView):
             created_before=params.get("created_before"),
             sort=Sort(params["sort"]),
         )
-        page = services.issue_list(
+        page = selectors.issue_list(
             actor=actor,
             filters=filters,
             limit=params["limit"],
@@ -329,7 +330,7 @@ class IssueViewSet(ApiView):
     )
     def retrieve(self, request: Request, issue_id: str) -> Response:
         """One issue, with its version as ETag."""
-        issue = services.issue_get(actor=self.actor(request), issue_id=issue_id)
+        issue = selectors.issue_get(actor=self.actor(request), issue_id=issue_id)
         return _issue_response(issue)
 
     @extend_schema(
@@ -398,7 +399,7 @@ class CommentViewSet(ApiView):
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"comments": [...], "next": ...}`, oldest first."""
         return self.issue_page(
-            request, issue_id, services.comment_list, CommentOutput, "comments"
+            request, issue_id, selectors.comment_list, CommentOutput, "comments"
         )
 
     @extend_schema(
@@ -438,5 +439,5 @@ class ActivityViewSet(ApiView):
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"activities": [...], "next": ...}`."""
         return self.issue_page(
-            request, issue_id, services.activity_list, ActivityOutput, "activities"
+            request, issue_id, selectors.activity_list, ActivityOutput, "activities"
         )

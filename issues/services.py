@@ -1,22 +1,21 @@
 """Issue use cases for the API, the portal and commands: one function per action.
 
 Every function takes keyword-only arguments, checks the caller's role through
-`accounts.permissions` (the matrix of DESIGN.md), and raises the errors of
+`accounts.policy` (the matrix of DESIGN.md), and raises the errors of
 `issuetracker.errors`: NotFound (404) for what the caller may not see, Forbidden
 (403) for what the role may not do, InvalidInput (400), Conflict (409) for a
 status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
 version and StoreUnavailable (503) when Firestore does not answer.
 """
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from accounts.policy import Actor, require, user_can
 from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role
+from issues import events
+from issues.access import actor_id, visible
 from issues.domain import (
-    PAGE_DEFAULT,
-    PAGE_MAX,
     STATUS_MOVES,
     Activity,
     ActivityType,
@@ -25,9 +24,7 @@ from issues.domain import (
     Issue,
     IssueChanges,
     IssueCounts,
-    IssueFilters,
     NewIssue,
-    Page,
     Status,
     UpdateResult,
     absorbs,
@@ -37,45 +34,18 @@ from issues.domain import (
     new_issue,
     record_occurrence,
 )
-from issues.repository import (
-    BackfillReport,
-    FirestoreIssueRepository,
-    IssueRepository,
-)
-from issuetracker.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-
-
-def issue_repository() -> IssueRepository:
-    """The store the services use (Firestore; the client is shared per process)."""
-    return FirestoreIssueRepository()
+from issues.events import EventKind, IssueEvent
+from issues.store import get_issue_repository
+from issues.store.backfill import BackfillReport
+from issuetracker.errors import Forbidden, NotFound, PreconditionFailed
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _actor_id(actor: Actor) -> str:
-    return str(getattr(actor, "actor_id", ""))
-
-
 def _role(actor: Actor) -> str:
     return str(getattr(actor, "role", ""))
-
-
-def _check_limit(limit: int) -> int:
-    if not 1 <= limit <= PAGE_MAX:
-        raise InvalidInput(
-            f"limit is between 1 and {PAGE_MAX}.",
-            errors={"limit": [f"Give 1 to {PAGE_MAX}."]},
-        )
-    return limit
-
-
-def _visible(actor: Actor, issue: Issue | None) -> Issue:
-    """The issue if the caller may read it; 404 when absent or not theirs to see."""
-    if issue is None or not user_can(actor, Action.READ, owner_id=issue.reporter_id):
-        raise NotFound("No issue with this id.")
-    return issue
 
 
 # --- issues ------------------------------------------------------------------------
@@ -94,76 +64,41 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     one fingerprint end as one issue (see `add_or_absorb`).
     """
     require(actor, Action.CREATE)
-    repo = issue_repository()
+    repo = get_issue_repository()
     now = _now()
-    reporter_id = _actor_id(actor)
+    reporter_id = actor_id(actor)
     issue = new_issue(data, issue_id=repo.new_id(), reporter_id=reporter_id, now=now)
     activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
     fingerprint = issue.fingerprint
     if fingerprint is None:
-        return CreateResult(
+        result = CreateResult(
             issue=repo.add(issue=issue, activity=activity), created=True
         )
+        _published(result, reporter_id)
+        return result
 
     def absorb(current: Issue) -> Issue | None:
         if not absorbs(current, reporter_id=reporter_id, fingerprint=fingerprint):
             return None
         return record_occurrence(current, now=now)
 
-    return repo.add_or_absorb(issue=issue, activity=activity, absorb=absorb)
+    result = repo.add_or_absorb(issue=issue, activity=activity, absorb=absorb)
+    _published(result, reporter_id)
+    return result
+
+
+def _published(result: CreateResult, reporter_id: str) -> None:
+    """Publish a committed report: a new issue, or one more occurrence."""
+    kind = EventKind.REPORTED if result.created else EventKind.OCCURRED
+    events.publish(
+        IssueEvent(kind=kind, issue_id=result.issue.id, actor_id=reporter_id)
+    )
 
 
 def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
     """`issue_report` for callers that need only the issue (the portal's form):
     the new issue, or the existing one that absorbed a fingerprinted report."""
     return issue_report(actor=actor, data=data).issue
-
-
-def issue_get(*, actor: Actor, issue_id: str) -> Issue:
-    """One issue; 404 when absent or when a service asks for another's issue."""
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    return _visible(actor, issue_repository().get(issue_id))
-
-
-def issue_list(
-    *,
-    actor: Actor,
-    filters: IssueFilters,
-    limit: int = PAGE_DEFAULT,
-    cursor: str | None = None,
-) -> Page[Issue]:
-    """One page of issues; `cursor` is the previous page's `next_cursor`.
-
-    One Firestore query per page. A service sees only the issues it reported.
-    """
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    _check_limit(limit)
-    if not user_can(actor, Action.READ):  # an OWN grant: its own issues only
-        own = _actor_id(actor)
-        if filters.reporter_id not in (None, own):
-            return Page(items=[])
-        filters = replace(filters, reporter_id=own)
-    return issue_repository().list_page(filters=filters, limit=limit, cursor=cursor)
-
-
-def issue_count(*, actor: Actor, filters: IssueFilters) -> int:
-    """How many issues match the equality filters (status, priority, type,
-    assignee, reporter): one aggregation query, no documents read."""
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    if not user_can(actor, Action.READ):
-        filters = replace(filters, reporter_id=_actor_id(actor))
-    return issue_repository().count(filters=filters)
-
-
-def issue_counts(*, actor: Actor) -> IssueCounts:
-    """How many issues there are in all, by status and by priority, from the
-    maintained counters: one read of a few documents, whatever the store holds.
-
-    For roles that read every issue; a role that reads only its own gets 403
-    (the counters cover everyone's issues; `issue_count` counts its own).
-    """
-    require(actor, Action.READ)
-    return issue_repository().counts()
 
 
 def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
@@ -217,21 +152,34 @@ def issue_update(
     reopen a resolved issue; services may change status and priority of their
     own, except closing or reopening them.
     """
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    actor_id = _actor_id(actor)
+    require(actor, Action.READ, owner_id=actor_id(actor))
+    editor_id = actor_id(actor)
     now = _now()
 
     def mutate(issue: Issue) -> UpdateResult:
-        _visible(actor, issue)
+        visible(actor, issue)
         if expected_version is not None and expected_version != issue.version:
             raise PreconditionFailed(
                 f"The issue is at version {issue.version}, not {expected_version}; "
                 "read it again and retry."
             )
         _check_edit(actor, issue, changed_fields(issue, changes))
-        return apply_changes(issue, changes, actor_id=actor_id, now=now)
+        return apply_changes(issue, changes, actor_id=editor_id, now=now)
 
-    return issue_repository().update(issue_id=issue_id, mutate=mutate)
+    result = get_issue_repository().update(issue_id=issue_id, mutate=mutate)
+    if result.activity is not None:  # something moved and was written
+        events.publish(
+            IssueEvent(
+                kind=EventKind.UPDATED,
+                issue_id=issue_id,
+                actor_id=editor_id,
+                changes={
+                    change.field: (change.old_value, change.new_value)
+                    for change in result.activity.changes
+                },
+            )
+        )
+    return result
 
 
 def issue_delete(*, actor: Actor, issue_id: str) -> None:
@@ -241,8 +189,11 @@ def issue_delete(*, actor: Actor, issue_id: str) -> None:
     they read every issue, so the delete's own transaction is the one read.
     """
     require(actor, Action.DELETE)
-    if not issue_repository().delete(issue_id=issue_id):
+    if not get_issue_repository().delete(issue_id=issue_id):
         raise NotFound("No issue with this id.")
+    events.publish(
+        IssueEvent(kind=EventKind.DELETED, issue_id=issue_id, actor_id=actor_id(actor))
+    )
 
 
 def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
@@ -276,12 +227,12 @@ def _may(actor: Actor, issue: Issue, moved: dict[str, Any]) -> bool:
 def comment_add(*, actor: Actor, issue_id: str, content: str) -> Comment:
     """Add a comment by `actor`, its `commented` activity and +1 comment count."""
     require(actor, Action.CREATE)
-    repo = issue_repository()
-    _visible(actor, repo.get(issue_id))
+    repo = get_issue_repository()
+    visible(actor, repo.get(issue_id))
     now = _now()
     comment = Comment(
         issue_id=issue_id,
-        author_id=_actor_id(actor),
+        author_id=actor_id(actor),
         content=content,
         created_at=now,
         updated_at=now,
@@ -289,37 +240,16 @@ def comment_add(*, actor: Actor, issue_id: str, content: str) -> Comment:
     activity = Activity(
         type=ActivityType.COMMENTED, user_id=comment.author_id, created_at=now
     )
-    return repo.add_comment(comment=comment, activity=activity)
-
-
-def comment_list(
-    *,
-    actor: Actor,
-    issue_id: str,
-    limit: int = PAGE_MAX,
-    cursor: str | None = None,
-) -> Page[Comment]:
-    """One page of an issue's comments, oldest first."""
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    _check_limit(limit)
-    repo = issue_repository()
-    _visible(actor, repo.get(issue_id))
-    return repo.comments_page(issue_id=issue_id, limit=limit, cursor=cursor)
-
-
-def activity_list(
-    *,
-    actor: Actor,
-    issue_id: str,
-    limit: int = PAGE_MAX,
-    cursor: str | None = None,
-) -> Page[Activity]:
-    """One page of an issue's history, oldest first."""
-    require(actor, Action.READ, owner_id=_actor_id(actor))
-    _check_limit(limit)
-    repo = issue_repository()
-    _visible(actor, repo.get(issue_id))
-    return repo.activities_page(issue_id=issue_id, limit=limit, cursor=cursor)
+    added = repo.add_comment(comment=comment, activity=activity)
+    events.publish(
+        IssueEvent(
+            kind=EventKind.COMMENTED,
+            issue_id=issue_id,
+            actor_id=added.author_id,
+            comment_id=added.id,
+        )
+    )
+    return added
 
 
 # --- maintenance ----------------------------------------------------------------------
@@ -330,7 +260,7 @@ def issues_backfill() -> BackfillReport:
 
     For operators (`manage.py backfill_issues`); takes no actor.
     """
-    return issue_repository().backfill()
+    return get_issue_repository().backfill()
 
 
 def issue_counts_rebuild() -> IssueCounts:
@@ -338,4 +268,4 @@ def issue_counts_rebuild() -> IssueCounts:
     dashboard reads, for documents written without them (the Flask app's, edits
     in the console). For operators (`manage.py backfill_issues`); takes no actor.
     """
-    return issue_repository().rebuild_counts()
+    return get_issue_repository().rebuild_counts()

@@ -23,11 +23,15 @@ from django.views import View
 
 from accounts.policy import require
 from accounts.roles import Action
-from accounts.services import users as accounts_services
-from issues import dashboard, services
+from accounts.services import users as accounts_users
+from issues import services
 from issues.domain import PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
+from issues.selectors import dashboard, issue_page
+from issues.selectors import issues as selectors
+from issuetracker.error_classes import ErrorClass, Outage, classify
 from issuetracker.errors import (
+    RETRY_AFTER_SECONDS,
     ApplicationError,
     Conflict,
     Forbidden,
@@ -35,12 +39,6 @@ from issuetracker.errors import (
     NotAuthenticated,
     NotFound,
     PreconditionFailed,
-    StoreUnavailable,
-)
-from issuetracker.exception_handler import (
-    DATABASE_UNAVAILABLE,
-    RETRY_AFTER_SECONDS,
-    STORE_UNAVAILABLE,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,39 +78,47 @@ class PortalView(LoginRequiredMixin, View):
         """Run the page; translate ApplicationError and store failures."""
         try:
             return super().dispatch(request, *args, **kwargs)
-        except StoreUnavailable:
-            return unavailable_page(request)
-        except STORE_UNAVAILABLE as error:
-            logger.warning("Firestore unavailable on %s: %s", request.path, error)
-            return unavailable_page(request)
-        except DATABASE_UNAVAILABLE:
-            logger.exception("Database unavailable on %s", request.path)
-            return unavailable_page(request, database_down=True)
         except NotFound as error:
             raise Http404(error.message) from error
         except NotAuthenticated:
             return redirect_to_login(request.get_full_path())
         except Forbidden as error:
             return render(request, "403.html", {"message": error.message}, status=403)
-        except ApplicationError as error:
-            if error.status >= 500:
-                logger.error("%s answering %s: %s", error.code, request.path, error)
-                return render(request, "500.html", status=error.status)
-            return render(
-                request,
-                "400.html",
-                {
-                    "message": error.message,
-                    "errors": error.errors,
-                    "status": error.status,
-                },
-                status=error.status,
-            )
+        except Exception as error:
+            kind = classify(error)
+            # Django answers the rest (its own 400 and 500 pages).
+            if kind is None or not (
+                kind.transient or isinstance(error, ApplicationError)
+            ):
+                raise
+            return error_page(request, error, kind)
+
+
+def error_page(
+    request: HttpRequest, error: Exception, kind: ErrorClass
+) -> HttpResponse:
+    """The page of an expected error `classify` put in `kind`."""
+    if kind.outage is Outage.DATABASE:
+        logger.error("Database unavailable on %s", request.path, exc_info=error)
+        return unavailable_page(request, database_down=True)
+    if kind.transient:
+        if not isinstance(error, ApplicationError):
+            logger.warning("Firestore unavailable on %s: %s", request.path, error)
+        return unavailable_page(request)
+    if kind.status >= 500:
+        logger.error("%s answering %s: %s", kind.code, request.path, error)
+        return render(request, "500.html", status=kind.status)
+    return render(
+        request,
+        "400.html",
+        {"message": kind.detail, "errors": kind.errors, "status": kind.status},
+        status=kind.status,
+    )
 
 
 def people_suggestions() -> list[str]:
     """Actor ids of active staff, offered as assignee and reporter suggestions."""
-    return accounts_services.staff_usernames_active()
+    return accounts_users.staff_usernames_active()
 
 
 class DashboardView(PortalView):
@@ -145,7 +151,7 @@ class IssueListView(PortalView):
         page = None
         status = 200
         if form.is_valid():
-            page = services.issue_list(
+            page = selectors.issue_list(
                 actor=request.user,
                 filters=form.filters(me=actor_id(request)),
                 limit=PAGE_DEFAULT,
@@ -205,7 +211,7 @@ class IssueDetailView(PortalView):
 
     def get(self, request: HttpRequest, issue_id: str) -> HttpResponse:
         """Render the issue page."""
-        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+        view = issue_page.issue_page_get(actor=request.user, issue_id=issue_id)
         return render_issue_page(request, view)
 
 
@@ -219,7 +225,7 @@ class IssueUpdateView(PortalView):
         comments and history are read only to show it again after an error.
         """
         actor = request.user
-        issue = services.issue_get(actor=actor, issue_id=issue_id)
+        issue = selectors.issue_get(actor=actor, issue_id=issue_id)
         form = edit_form(
             issue,
             fields_allowed=services.editable_fields(actor=actor, issue=issue),
@@ -258,7 +264,7 @@ class IssueUpdateView(PortalView):
         request: HttpRequest, issue_id: str, form: IssueEditForm, *, status: int
     ) -> HttpResponse:
         """The issue page again, with the bound form and its errors."""
-        view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+        view = issue_page.issue_page_get(actor=request.user, issue_id=issue_id)
         return render_issue_page(request, view, edit=form, status=status)
 
 
@@ -270,7 +276,7 @@ class CommentCreateView(PortalView):
         require(request.user, Action.CREATE)
         form = CommentForm(request.POST)
         if not form.is_valid():
-            view = dashboard.issue_page_get(actor=request.user, issue_id=issue_id)
+            view = issue_page.issue_page_get(actor=request.user, issue_id=issue_id)
             return render_issue_page(request, view, comment=form, status=400)
         comment = services.comment_add(
             actor=request.user,
@@ -324,7 +330,7 @@ def edit_form(
 
 def render_issue_page(
     request: HttpRequest,
-    view: dashboard.IssuePage,
+    view: issue_page.IssuePage,
     *,
     edit: IssueEditForm | None = None,
     comment: CommentForm | None = None,

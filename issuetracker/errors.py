@@ -4,6 +4,10 @@ Plain Python (no Django, DRF or Google), so domain and service code may raise th
 """
 
 from collections.abc import Mapping, Sequence
+from typing import Final
+
+# Seconds a 503 asks the caller to wait (`Retry-After`), wherever it is answered.
+RETRY_AFTER_SECONDS: Final = 5
 
 
 class ApplicationError(Exception):
@@ -69,5 +73,7 @@ class StoreUnavailable(ApplicationError):
 
     status, code, title = 503, "unavailable", "Service unavailable"
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS
+    ) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})

@@ -13,40 +13,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.defaults import page_not_found, server_error
-from google.api_core import exceptions as google_exceptions
-from google.auth import exceptions as google_auth_exceptions
 from rest_framework import exceptions as drf
 from rest_framework import serializers
 from rest_framework.views import set_rollback
 
+from issuetracker.error_classes import Outage, classify
 from issuetracker.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:alphafusion:issuetracker:problem:"
-RETRY_AFTER_SECONDS = 5
-
-# Store failures worth retrying later: answered with 503 and Retry-After.
-STORE_UNAVAILABLE = (
-    google_exceptions.ServiceUnavailable,
-    google_exceptions.DeadlineExceeded,
-    google_exceptions.GatewayTimeout,
-    google_exceptions.RetryError,
-    google_exceptions.Aborted,
-    google_exceptions.InternalServerError,
-    google_exceptions.Unknown,
-    google_exceptions.TooManyRequests,
-    google_exceptions.Cancelled,
-    google_auth_exceptions.TransportError,
-    TimeoutError,
-)
-# The relational database (users, keys, sessions) refused or dropped the connection.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 # DRF exception class -> (status, code, title). Checked in order; subclasses first.
 _DRF_PROBLEMS: Sequence[tuple[type[drf.APIException], int, str, str]] = (
@@ -162,78 +141,48 @@ def _from_drf(exc: drf.APIException, instance: str | None) -> HttpResponse:
     )
 
 
-def _unavailable(detail: str, instance: str | None) -> HttpResponse:
-    """503 with Retry-After: a store the request needs did not answer."""
-    return problem_response(
-        status=503,
-        code="unavailable",
-        title="Service unavailable",
-        detail=detail,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        instance=instance,
-    )
-
-
 def response_for(exc: BaseException, request: HttpRequest | None) -> HttpResponse:
     """Translate any exception into a problem response; log what is not expected."""
     instance = request.path if request is not None else None
-    if isinstance(exc, ApplicationError):
-        headers = dict(exc.headers)
-        if exc.status == 401:
-            headers.setdefault("WWW-Authenticate", "Bearer")
-        if exc.status == 503:
-            logger.warning("Store unavailable: %s", exc.message)
-        return problem_response(
-            status=exc.status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.message,
-            errors=exc.errors,
-            headers=headers,
-            instance=instance,
-        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
     if isinstance(exc, drf.APIException):
         return _from_drf(exc, instance)
-    if isinstance(exc, RequestDataTooBig):
+    kind = classify(exc)
+    if kind is None:
+        logger.error("Unexpected error answering %s", instance, exc_info=exc)
         return problem_response(
-            status=413,
-            code="too_large",
-            title="Request body too large",
-            detail="The request body is larger than the 1 MiB this API accepts.",
+            status=500,
+            code="server_error",
+            title="Server error",
+            detail="Something went wrong on our side; it has been logged.",
             instance=instance,
         )
-    if isinstance(exc, SuspiciousOperation):
-        return problem_response(
-            status=400,
-            code="bad_request",
-            title="Bad request",
-            detail="The request was refused as malformed.",
-            instance=instance,
-        )
-    if isinstance(exc, STORE_UNAVAILABLE):
+    if isinstance(exc, ApplicationError):
+        if kind.status == 503:
+            logger.warning("Store unavailable: %s", kind.detail)
+    elif kind.outage is Outage.STORE:
         logger.warning(
             "Firestore unavailable answering %s: %s: %s",
             instance,
             type(exc).__name__,
             exc,
         )
-        return _unavailable(
-            "The issue store did not answer in time; try again shortly.", instance
-        )
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    elif kind.outage is Outage.DATABASE:
         # Logged with its traceback: an unmigrated table raises the same class.
         logger.error("Database unavailable answering %s", instance, exc_info=exc)
-        return _unavailable("The database did not answer; try again shortly.", instance)
-    logger.error("Unexpected error answering %s", instance, exc_info=exc)
+    headers = dict(kind.headers)
+    if kind.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return problem_response(
-        status=500,
-        code="server_error",
-        title="Server error",
-        detail="Something went wrong on our side; it has been logged.",
+        status=kind.status,
+        code=kind.code,
+        title=kind.title,
+        detail=kind.detail,
+        errors=kind.errors,
+        headers=headers,
         instance=instance,
     )
 

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from issuetracker.errors import RETRY_AFTER_SECONDS
 from issuetracker.firestore import get_client
 
 logger = logging.getLogger(__name__)
@@ -98,4 +99,6 @@ class HealthView(APIView):
         }
         if healthy:
             return Response(body)
-        return Response(body, status=503, headers={"Retry-After": "5"})
+        return Response(
+            body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )

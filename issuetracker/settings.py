@@ -239,6 +239,10 @@ GOOGLE_CLOUD_PROJECT = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-issuetracker
 FIRESTORE_DATABASE = os.environ.get("FIRESTORE_DATABASE", "(default)")
 FIRESTORE_TIMEOUT = float(os.environ.get("FIRESTORE_TIMEOUT", "5"))
 FIRESTORE_EMULATOR_DATA_DIR = DATA_DIR / "firestore"
+# The classes behind the issue store and the dashboard's queries (import paths),
+# chosen as Django chooses a session engine.
+ISSUE_REPOSITORY = "issues.store.firestore.FirestoreIssueRepository"
+DASHBOARD_STORE = "issues.store.dashboard.FirestoreDashboardStore"
 
 # Request bodies over 1 MiB are refused with 413 (JSON included, see parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -107,7 +107,7 @@ def seed() -> str:
         apply_changes,
         new_issue,
     )
-    from issues.repository import FirestoreIssueRepository
+    from issues.store.firestore import FirestoreIssueRepository
 
     for username, (role, name) in STAFF.items():
         user = User(username=username, email=username, role=role, display_name=name)

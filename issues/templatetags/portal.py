@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 
 from accounts.policy import user_can
 from accounts.roles import Action
-from accounts.services import dev_admin as accounts_services
+from accounts.services import dev_admin
 from issues.markdown import render_markdown
 
 register = template.Library()
@@ -148,7 +148,7 @@ def opened_resolved_chart(days: Any) -> dict[str, Any]:
 @register.simple_tag
 def dev_login_enabled() -> bool:
     """Whether the DEBUG-only development sign-in is on (accounts decides)."""
-    return accounts_services.dev_login_enabled()
+    return dev_admin.dev_login_enabled()
 
 
 FIELD_LABELS = {"assigneeId": "assignee", "assignee_id": "assignee"}

@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from issues import services
 from issues.domain import IssueFilters, Sort, query_words
+from issues.selectors import issues as selectors
 
 
 def run() -> str:
@@ -30,7 +30,7 @@ def test_old_issues_become_searchable_and_sortable(store, developer, make_issue)
     make_issue(developer, priority="low")
 
     def ids(filters: IssueFilters) -> list[str]:
-        page = services.issue_list(actor=developer, filters=filters)
+        page = selectors.issue_list(actor=developer, filters=filters)
         return [issue.id for issue in page.items]
 
     search = IssueFilters(words=query_words("broker"))

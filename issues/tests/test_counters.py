@@ -10,13 +10,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from google.cloud.firestore_v1.aggregation import AggregationQuery
 
-from issues import dashboard, services
+from issues import services
 from issues.domain import IssueChanges, IssueCounts, IssueFilters, Priority, Status
-from issues.repository import (
-    COUNTER_SHARDS,
-    FirestoreIssueRepository,
-    MalformedDocument,
-)
+from issues.selectors import dashboard
+from issues.selectors import issues as selectors
+from issues.store.counters import COUNTER_SHARDS
+from issues.store.documents import MalformedDocument
+from issues.store.firestore import FirestoreIssueRepository
 from issuetracker.errors import (
     Conflict,
     Forbidden,
@@ -97,7 +97,7 @@ def test_counters_follow_creates_moves_priority_changes_and_deletes(
         lambda: update(high.id, status=Status.IN_PROGRESS),
     )
     assert errors == []
-    stored = services.issue_get(actor=developer, issue_id=critical.id)
+    stored = selectors.issue_get(actor=developer, issue_id=critical.id)
     assert (stored.status, stored.priority) == (Status.IN_PROGRESS, Priority.CRITICAL)
     assert counters() == aggregated()
 
@@ -222,20 +222,20 @@ def test_issue_counts_is_for_readers_of_every_issue(
     store, viewer, service, make_issue, developer
 ):
     make_issue(developer, priority="critical")
-    counts = services.issue_counts(actor=viewer)
+    counts = selectors.issue_counts(actor=viewer)
     assert counts.total == 1
     assert counts.by_priority[Priority.CRITICAL] == 1
     assert counts.by_status[Status.OPEN] == 1
     with pytest.raises(Forbidden):
-        services.issue_counts(actor=service)
+        selectors.issue_counts(actor=service)
     with pytest.raises(NotAuthenticated):
-        services.issue_counts(actor=AnonymousUser())
+        selectors.issue_counts(actor=AnonymousUser())
 
 
 def test_unreadable_counters_are_reported_not_guessed(store, viewer):
     store.document(f"{SHARDS}/3").set({"total": "many"})
     with pytest.raises(MalformedDocument, match="backfill_issues --counters-only"):
-        services.issue_counts(actor=viewer)
+        selectors.issue_counts(actor=viewer)
 
 
 def run(*args: str) -> str:

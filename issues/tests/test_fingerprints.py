@@ -21,7 +21,9 @@ from issues.domain import (
     Priority,
     Status,
 )
-from issues.repository import FINGERPRINTS, FirestoreIssueRepository, fingerprint_key
+from issues.selectors import issues as selectors
+from issues.store.documents import FINGERPRINTS, fingerprint_key
+from issues.store.firestore import FirestoreIssueRepository
 from issuetracker.errors import Forbidden
 from issuetracker.testing import run_at_once
 
@@ -48,7 +50,7 @@ def stored_issues() -> list[Any]:
 
 
 def history(actor: Any, issue_id: str) -> list[ActivityType]:
-    page = services.activity_list(actor=actor, issue_id=issue_id)
+    page = selectors.activity_list(actor=actor, issue_id=issue_id)
     return [activity.type for activity in page.items]
 
 
@@ -141,7 +143,7 @@ def test_resolved_or_closed_issue_does_not_absorb_a_regression(
     assert not third.created
     assert third.issue.id == regression.issue.id
     assert third.issue.occurrence_count == 2
-    previous = services.issue_get(actor=developer, issue_id=old.issue.id)
+    previous = selectors.issue_get(actor=developer, issue_id=old.issue.id)
     assert previous.occurrence_count == 2
     assert previous.status is (Status.CLOSED if closed else Status.RESOLVED)
     # Reopening the old issue does not take the fingerprint back: the newest

@@ -28,11 +28,9 @@ from google.cloud.firestore_v1.types import StructuredQuery
 
 from issues import services
 from issues.domain import IssueFilters, IssueType, Priority, Sort, Status
-from issues.repository import (
-    FirestoreDashboardRepository,
-    FirestoreIssueRepository,
-    plan_issue_query,
-)
+from issues.store.dashboard import FirestoreDashboardStore
+from issues.store.firestore import FirestoreIssueRepository
+from issues.store.queries import plan_issue_query
 
 INDEX_FILE = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
 EQUALITY_OPS = {"EQUAL", "IN", "IS_NULL"}
@@ -181,14 +179,15 @@ def test_queries_sent_by_the_other_repository_methods_have_their_indexes(
 ):
     issue = make_issue(developer)
     services.comment_add(actor=developer, issue_id=issue.id, content="c")
-    repo = FirestoreDashboardRepository()
+    repo = FirestoreIssueRepository()
+    dashboard = FirestoreDashboardStore()
     repo.comments_page(issue_id=issue.id, limit=10, cursor=None)
     repo.activities_page(issue_id=issue.id, limit=10, cursor=None)
     repo.count(filters=IssueFilters(status=Status.OPEN, priority=Priority.HIGH))
     now = datetime.now(UTC)
-    repo.count_created_between(start=now - timedelta(days=1), end=now)
-    repo.count_resolved_between(start=now - timedelta(days=1), end=now)
-    repo.unassigned_open_by(reporter_ids=["a", "b"], limit=5)
+    dashboard.count_created_between(start=now - timedelta(days=1), end=now)
+    dashboard.count_resolved_between(start=now - timedelta(days=1), end=now)
+    dashboard.unassigned_open_by(reporter_ids=["a", "b"], limit=5)
     repo.rebuild_counts()
     repo.counts()
     repo.delete(issue_id=issue.id)

@@ -1,4 +1,5 @@
-"""The portal's selectors (issues/dashboard.py) and the chart tag, on the emulator."""
+"""The portal's selectors (issues/selectors/), the side-by-side runner and the
+chart tag, on the emulator."""
 
 import threading
 import time
@@ -8,10 +9,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from issues import dashboard, services
+from issues import services
 from issues.domain import Activity, ActivityType, Comment, IssueChanges, Status
-from issues.repository import FirestoreDashboardRepository
+from issues.selectors import dashboard, issue_page
+from issues.store.dashboard import FirestoreDashboardStore
 from issues.templatetags.portal import opened_resolved_chart
+from issuetracker.concurrency import run_side_by_side
 from issuetracker.errors import Forbidden, NotFound, StoreUnavailable
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +40,7 @@ def test_timeline_merges_in_time_order_and_drops_commented_entries():
         Activity(type=ActivityType.STATUS_CHANGED, user_id="b", created_at=at(3)),
         Activity(type=ActivityType.COMMENTED, user_id="a", created_at=at(5)),
     ]
-    timeline = dashboard.merge_timeline(comments, activities)
+    timeline = issue_page.merge_timeline(comments, activities)
     assert [(e.kind, e.at) for e in timeline] == [
         ("activity", at(1)),
         ("comment", at(2)),
@@ -50,7 +53,7 @@ def test_timeline_puts_history_first_at_equal_times_and_undated_first():
     comment = Comment(issue_id="i", author_id="a", content="x", created_at=at(1))
     change = Activity(type=ActivityType.UPDATED, user_id="a", created_at=at(1))
     old = Activity(type=ActivityType.CREATED, user_id="a", created_at=None)
-    timeline = dashboard.merge_timeline([comment], [change, old])
+    timeline = issue_page.merge_timeline([comment], [change, old])
     assert [e.activity or e.comment for e in timeline] == [old, change, comment]
 
 
@@ -83,8 +86,8 @@ def test_chart_counts_opened_and_resolutions_even_of_closed_issues(
 
 def test_chart_counts_each_past_day_once(store, developer, monkeypatch):
     calls: list[str] = []
-    real_created = FirestoreDashboardRepository.count_created_between
-    real_resolved = FirestoreDashboardRepository.count_resolved_between
+    real_created = FirestoreDashboardStore.count_created_between
+    real_resolved = FirestoreDashboardStore.count_resolved_between
 
     def created(self: Any, **kwargs: Any) -> int:
         calls.append("created")
@@ -94,10 +97,8 @@ def test_chart_counts_each_past_day_once(store, developer, monkeypatch):
         calls.append("resolved")
         return real_resolved(self, **kwargs)
 
-    monkeypatch.setattr(FirestoreDashboardRepository, "count_created_between", created)
-    monkeypatch.setattr(
-        FirestoreDashboardRepository, "count_resolved_between", resolved
-    )
+    monkeypatch.setattr(FirestoreDashboardStore, "count_created_between", created)
+    monkeypatch.setattr(FirestoreDashboardStore, "count_resolved_between", resolved)
     today = datetime.now(UTC).date()
     dashboard.chart_get(actor=developer, today=today)
     assert len(calls) == 2 * dashboard.CHART_DAYS
@@ -113,14 +114,14 @@ def test_chart_keeps_the_days_counted_when_a_slow_store_fails_it(
     store, developer, monkeypatch
 ):
     today = datetime.now(UTC).date()
-    real = FirestoreDashboardRepository.count_resolved_between
+    real = FirestoreDashboardStore.count_resolved_between
 
     def flaky(self: Any, *, start: datetime, end: datetime) -> int:
         if start.date() == today:
             raise StoreUnavailable()
         return real(self, start=start, end=end)
 
-    monkeypatch.setattr(FirestoreDashboardRepository, "count_resolved_between", flaky)
+    monkeypatch.setattr(FirestoreDashboardStore, "count_resolved_between", flaky)
     with pytest.raises(StoreUnavailable):
         dashboard.chart_get(actor=developer, today=today)
     kept = cache.get_many(
@@ -131,7 +132,7 @@ def test_chart_keeps_the_days_counted_when_a_slow_store_fails_it(
     )
     assert 0 < len(kept) < dashboard.CHART_DAYS
 
-    monkeypatch.setattr(FirestoreDashboardRepository, "count_resolved_between", real)
+    monkeypatch.setattr(FirestoreDashboardStore, "count_resolved_between", real)
     assert len(dashboard.chart_get(actor=developer, today=today)) == 30
 
 
@@ -178,17 +179,17 @@ def test_issue_page_is_404_for_another_service(
 ):
     issue = make_issue(other_service)
     with pytest.raises(NotFound):
-        dashboard.issue_page_get(actor=service, issue_id=issue.id)
+        issue_page.issue_page_get(actor=service, issue_id=issue.id)
 
 
 def test_side_by_side_keeps_order_and_raises_the_first_failure():
-    assert dashboard.run_side_by_side([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
+    assert run_side_by_side([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
 
     def fails() -> int:
         raise NotFound("gone")
 
     with pytest.raises(NotFound):
-        dashboard.run_side_by_side([lambda: 1, fails])
+        run_side_by_side([lambda: 1, fails])
 
 
 def test_side_by_side_drops_queued_calls_after_a_failure():
@@ -205,7 +206,7 @@ def test_side_by_side_drops_queued_calls_after_a_failure():
 
     calls = [fails] + [lambda n=n: slow(n) for n in range(40)]
     with pytest.raises(StoreUnavailable):
-        dashboard.run_side_by_side(calls)
+        run_side_by_side(calls)
     gate.set()
     time.sleep(0.05)
     assert len(started) < 40
@@ -216,7 +217,7 @@ def test_side_by_side_gives_up_after_its_budget(settings):
     release = threading.Event()
     try:
         with pytest.raises(StoreUnavailable):
-            dashboard.run_side_by_side([lambda: release.wait(5)])
+            run_side_by_side([lambda: release.wait(5)])
     finally:
         release.set()
 

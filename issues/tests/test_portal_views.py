@@ -10,6 +10,7 @@ from django.test import Client
 
 from issues import services
 from issues.domain import Issue, IssueChanges, Status
+from issues.selectors import issues as selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -357,7 +358,7 @@ def test_new_issue_creates_and_redirects(client, as_role):
     )
     assert response.status_code == 302
     issue_id = response["Location"].rstrip("/").split("/")[-1]
-    issue = services.issue_get(actor=me, issue_id=issue_id)
+    issue = selectors.issue_get(actor=me, issue_id=issue_id)
     assert issue.reporter_id == me.actor_id
     assert issue.description == "Steps:\n1. sign in\n2. loop"
     assert issue.tags == ("auth", "web")
@@ -613,10 +614,10 @@ def test_developer_changes_status_and_sees_the_history(client, as_role, make_iss
         ),
     )
     assert response.status_code == 302
-    after = services.issue_get(actor=me, issue_id=issue.id)
+    after = selectors.issue_get(actor=me, issue_id=issue.id)
     assert after.status is Status.IN_PROGRESS
     assert after.assignee_id == me.actor_id
-    history = services.activity_list(actor=me, issue_id=issue.id).items
+    history = selectors.activity_list(actor=me, issue_id=issue.id).items
     assert [change.field for change in history[-1].changes] == ["status", "assigneeId"]
     page = html(client.get(response["Location"]))
     assert "Issue updated." in page
@@ -631,7 +632,7 @@ def test_edit_refuses_a_status_move_not_offered(client, as_role, make_issue):
     )
     assert response.status_code == 400
     assert "status" in response.context["edit_form"].errors
-    assert services.issue_get(actor=me, issue_id=issue.id).status is Status.OPEN
+    assert selectors.issue_get(actor=me, issue_id=issue.id).status is Status.OPEN
 
 
 def test_edit_with_bad_input_shows_errors(client, as_role, make_issue):
@@ -657,7 +658,7 @@ def test_tester_closes_a_resolved_issue_and_forged_fields_are_ignored(
         edit_post(issue, status="closed", title="Forged title", priority="low"),
     )
     assert response.status_code == 302
-    after = services.issue_get(actor=tester, issue_id=issue.id)
+    after = selectors.issue_get(actor=tester, issue_id=issue.id)
     assert after.status is Status.CLOSED
     assert after.title == "Keep me"
     assert after.priority == issue.priority
@@ -674,7 +675,7 @@ def test_edit_of_an_open_issue_is_refused_for(
         f"/issues/{issue.id}/edit/", full_edit(issue, title="Changed", status="open")
     )
     assert response.status_code == 403
-    assert services.issue_get(actor=developer, issue_id=issue.id).title == "Untouched"
+    assert selectors.issue_get(actor=developer, issue_id=issue.id).title == "Untouched"
 
 
 def test_stale_edit_is_not_applied(client, as_role, make_issue):
@@ -685,7 +686,7 @@ def test_stale_edit_is_not_applied(client, as_role, make_issue):
     )
     response = client.post(f"/issues/{issue.id}/edit/", full_edit(issue, title="Mine"))
     assert response.status_code == 302
-    after = services.issue_get(actor=me, issue_id=issue.id)
+    after = selectors.issue_get(actor=me, issue_id=issue.id)
     assert after.title == "Changed meanwhile"
     assert "Someone changed this issue" in html(client.get(response["Location"]))
 
@@ -693,23 +694,23 @@ def test_stale_edit_is_not_applied(client, as_role, make_issue):
 def test_edit_reads_comments_and_history_only_to_show_errors(
     client, as_role, make_issue, monkeypatch
 ):
-    from issues import dashboard
+    from issues.selectors import issue_page
 
     me = as_role("developer")
     issue = make_issue(me)
     pages: list[str] = []
-    real = dashboard.issue_page_get
+    real = issue_page.issue_page_get
 
     def counted(*, actor: Any, issue_id: str) -> Any:
         pages.append(issue_id)
         return real(actor=actor, issue_id=issue_id)
 
-    monkeypatch.setattr(dashboard, "issue_page_get", counted)
+    monkeypatch.setattr(issue_page, "issue_page_get", counted)
     url = f"/issues/{issue.id}/edit/"
     response = client.post(url, full_edit(issue, status="in-progress"))
     assert response.status_code == 302
     assert pages == []
-    issue = services.issue_get(actor=me, issue_id=issue.id)
+    issue = selectors.issue_get(actor=me, issue_id=issue.id)
     response = client.post(url, full_edit(issue, title=""))
     assert response.status_code == 400
     assert set(response.context["edit_form"].errors) == {"title"}
@@ -752,7 +753,7 @@ def test_viewer_cannot_comment(client, as_role, make_user, make_issue):
     response = client.post(f"/issues/{issue.id}/comments/", {"content": "hello"})
     assert response.status_code == 403
     assert (
-        services.comment_list(actor=issue_reader(make_user), issue_id=issue.id).items
+        selectors.comment_list(actor=issue_reader(make_user), issue_id=issue.id).items
         == []
     )
 

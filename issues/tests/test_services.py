@@ -16,6 +16,7 @@ from issues.domain import (
     Status,
     search_words,
 )
+from issues.selectors import issues as selectors
 from issuetracker.errors import (
     Conflict,
     Forbidden,
@@ -26,7 +27,7 @@ from issuetracker.errors import (
 
 
 def history(actor: Any, issue_id: str) -> list[Any]:
-    return services.activity_list(actor=actor, issue_id=issue_id).items
+    return selectors.activity_list(actor=actor, issue_id=issue_id).items
 
 
 def test_create_sets_defaults_reporter_version_and_created_activity(
@@ -37,7 +38,7 @@ def test_create_sets_defaults_reporter_version_and_created_activity(
     assert issue.reporter_id == developer.actor_id
     assert issue.version == 1
     assert issue.tags == ("a", "b")
-    stored = services.issue_get(actor=developer, issue_id=issue.id)
+    stored = selectors.issue_get(actor=developer, issue_id=issue.id)
     assert stored == issue
     [created] = history(developer, issue.id)
     assert created.type is ActivityType.CREATED
@@ -66,7 +67,7 @@ def test_no_change_writes_nothing(developer, make_issue):
         actor=developer, issue_id=issue.id, changes=IssueChanges(title=issue.title)
     )
     assert result.activity is None
-    assert services.issue_get(actor=developer, issue_id=issue.id).version == 1
+    assert selectors.issue_get(actor=developer, issue_id=issue.id).version == 1
     assert len(history(developer, issue.id)) == 1
 
 
@@ -78,7 +79,7 @@ def test_assigning_and_unassigning(developer, make_issue):
     services.issue_update(
         actor=developer, issue_id=issue.id, changes=IssueChanges(assignee_id=None)
     )
-    assert services.issue_get(actor=developer, issue_id=issue.id).assignee_id is None
+    assert selectors.issue_get(actor=developer, issue_id=issue.id).assignee_id is None
     assigned, unassigned = history(developer, issue.id)[1:]
     assert assigned.type is unassigned.type is ActivityType.ASSIGNED
     assert assigned.changes[0].new_value == "dev456"
@@ -107,7 +108,7 @@ def test_status_moves_and_resolved_at(developer, make_issue):
     assert move(Status.OPEN).status is Status.OPEN
     kinds = [a.type for a in history(developer, issue.id)]
     assert kinds.count(ActivityType.STATUS_CHANGED) == 7
-    stored = services.issue_get(actor=developer, issue_id=issue.id)
+    stored = selectors.issue_get(actor=developer, issue_id=issue.id)
     assert stored.resolved_at is None
 
 
@@ -120,7 +121,7 @@ def test_stale_version_is_412_and_writes_nothing(developer, make_issue):
             changes=IssueChanges(title="New"),
             expected_version=0,
         )
-    assert services.issue_get(actor=developer, issue_id=issue.id).title == issue.title
+    assert selectors.issue_get(actor=developer, issue_id=issue.id).title == issue.title
     assert len(history(developer, issue.id)) == 1
 
 
@@ -145,7 +146,7 @@ def test_parallel_updates_keep_both_changes(developer, make_issue):
     for thread in threads:
         thread.join()
     assert errors == []
-    stored = services.issue_get(actor=developer, issue_id=issue.id)
+    stored = selectors.issue_get(actor=developer, issue_id=issue.id)
     assert stored.title == "Parallel A"
     assert stored.priority is Priority.CRITICAL
     assert stored.version == 3
@@ -157,10 +158,10 @@ def test_comments_count_and_history(tester, make_issue):
     issue = make_issue(tester)
     first = services.comment_add(actor=tester, issue_id=issue.id, content="one")
     services.comment_add(actor=tester, issue_id=issue.id, content="two")
-    comments = services.comment_list(actor=tester, issue_id=issue.id).items
+    comments = selectors.comment_list(actor=tester, issue_id=issue.id).items
     assert [c.content for c in comments] == ["one", "two"]
     assert comments[0].id == first.id
-    assert services.issue_get(actor=tester, issue_id=issue.id).comment_count == 2
+    assert selectors.issue_get(actor=tester, issue_id=issue.id).comment_count == 2
     kinds = [a.type for a in history(tester, issue.id)]
     assert kinds == [
         ActivityType.CREATED,
@@ -189,9 +190,9 @@ def test_delete_removes_comments_and_activities(admin, make_issue, store):
 def test_count_uses_equality_filters(developer, make_issue):
     make_issue(developer)
     make_issue(developer, priority="low")
-    assert services.issue_count(actor=developer, filters=IssueFilters()) == 2
+    assert selectors.issue_count(actor=developer, filters=IssueFilters()) == 2
     low = IssueFilters(priority=Priority.LOW)
-    assert services.issue_count(actor=developer, filters=low) == 1
+    assert selectors.issue_count(actor=developer, filters=low) == 1
 
 
 # --- roles: a negative test per rule -----------------------------------------------
@@ -201,12 +202,12 @@ def test_anonymous_callers_must_authenticate(store):
     from django.contrib.auth.models import AnonymousUser
 
     with pytest.raises(NotAuthenticated):
-        services.issue_list(actor=AnonymousUser(), filters=IssueFilters())
+        selectors.issue_list(actor=AnonymousUser(), filters=IssueFilters())
 
 
 def test_viewer_may_read_but_not_create_comment_or_edit(viewer, developer, make_issue):
     issue = make_issue(developer)
-    assert services.issue_get(actor=viewer, issue_id=issue.id).id == issue.id
+    assert selectors.issue_get(actor=viewer, issue_id=issue.id).id == issue.id
     with pytest.raises(Forbidden):
         make_issue(viewer)
     with pytest.raises(Forbidden):
@@ -255,12 +256,12 @@ def test_service_reads_and_edits_only_its_own_issues(
     own = make_issue(service)
     theirs = make_issue(other_service)
     staff = make_issue(developer)
-    assert services.issue_get(actor=service, issue_id=own.id).id == own.id
+    assert selectors.issue_get(actor=service, issue_id=own.id).id == own.id
     for issue in (theirs, staff):
         with pytest.raises(NotFound):
-            services.issue_get(actor=service, issue_id=issue.id)
+            selectors.issue_get(actor=service, issue_id=issue.id)
         with pytest.raises(NotFound):
-            services.comment_list(actor=service, issue_id=issue.id)
+            selectors.comment_list(actor=service, issue_id=issue.id)
         with pytest.raises(NotFound):
             services.comment_add(actor=service, issue_id=issue.id, content="x")
         with pytest.raises(NotFound):
@@ -269,10 +270,10 @@ def test_service_reads_and_edits_only_its_own_issues(
                 issue_id=issue.id,
                 changes=IssueChanges(priority=Priority.LOW),
             )
-    listed = services.issue_list(actor=service, filters=IssueFilters()).items
+    listed = selectors.issue_list(actor=service, filters=IssueFilters()).items
     assert [i.id for i in listed] == [own.id]
     other = IssueFilters(reporter_id=developer.actor_id)
-    assert services.issue_list(actor=service, filters=other).items == []
+    assert selectors.issue_list(actor=service, filters=other).items == []
     updated = services.issue_update(
         actor=service,
         issue_id=own.id,
@@ -308,7 +309,7 @@ def test_service_may_not_close_or_reopen_its_own_resolved_issue(
         ):
             with pytest.raises(Forbidden):
                 services.issue_update(actor=service, issue_id=own.id, changes=changes)
-    stored = services.issue_get(actor=service, issue_id=own.id)
+    stored = selectors.issue_get(actor=service, issue_id=own.id)
     assert (stored.status, stored.version) == (Status.RESOLVED, own.version)
     lowered = services.issue_update(
         actor=service, issue_id=own.id, changes=IssueChanges(priority=Priority.LOW)

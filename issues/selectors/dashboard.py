@@ -1,45 +1,27 @@
-"""Selectors of the portal's pages: what the dashboard and the issue page show.
+"""The portal's dashboard and its 30-day chart: one selector call per page.
 
-Each page is one call here; the view only shapes the result. Firestore calls of a
-page are independent reads, so they run side by side on a small shared pool (the
-client is thread-safe) and a page costs the slowest query, not their sum. The
+Firestore calls of a page are independent reads, so they run side by side
+(`run_side_by_side`) and a page costs the slowest query, not their sum. The
 dashboard's counts by status and priority come from the maintained counters (one
 read of a few documents, whatever the store holds); other counts are aggregation
 queries. No page reads issues to count them.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from time import monotonic
-from typing import Any, TypeVar
+from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 
-from accounts.policy import Actor, require, user_can
+from accounts.policy import require, user_can
 from accounts.roles import Action, Role
-from accounts.services import users as accounts_services
-from issues import services
-from issues.domain import (
-    PAGE_MAX,
-    Activity,
-    ActivityType,
-    Comment,
-    Issue,
-    IssueCounts,
-    IssueFilters,
-    Page,
-    Priority,
-    Sort,
-    Status,
-)
-from issues.repository import FirestoreDashboardRepository
-from issuetracker.errors import StoreUnavailable
-
-T = TypeVar("T")
+from accounts.services import users as accounts_users
+from issues.domain import Issue, IssueCounts, IssueFilters, Priority, Sort, Status
+from issues.selectors.issues import issue_count, issue_counts, issue_list
+from issues.store.dashboard import DashboardStore, get_dashboard_store
+from issuetracker.concurrency import run_side_by_side
 
 CHART_DAYS = 30
 # The chart is two aggregation queries a day. A past day's numbers do not change
@@ -49,45 +31,6 @@ PAST_DAY_CACHE_SECONDS = 6 * 3600
 LIST_SIZE = 8
 # Firestore's `in` takes at most 30 values.
 IN_MAX = 30
-
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="portal")
-
-
-def run_side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run independent store calls on the pool; return their results in order.
-
-    Never nested (a call must not submit to the pool, or a busy pool deadlocks).
-    On the first failure, calls not yet started are dropped and the error is raised
-    once the running ones end, so a Firestore outage costs about one call's
-    deadline, not a queue of them, and no call outlives its request. A page never
-    waits longer than three call deadlines, whatever the pool's backlog.
-    """
-    futures: list[Future[T]] = [_pool.submit(call) for call in calls]
-    deadline = monotonic() + 3 * settings.FIRESTORE_TIMEOUT
-    try:
-        done, pending = wait(
-            futures,
-            timeout=max(0.0, deadline - monotonic()),
-            return_when=FIRST_EXCEPTION,
-        )
-        for future in done:
-            error = future.exception()
-            if error is not None:
-                raise error
-        if pending:
-            raise StoreUnavailable("The issue store did not answer in time.")
-        return [future.result() for future in futures]
-    finally:
-        for future in futures:
-            future.cancel()
-        # Let calls already running end (each within its own deadline), so none
-        # outlives the request that started it.
-        wait(futures, timeout=max(0.0, deadline - monotonic()))
-
-
-def dashboard_repository() -> FirestoreDashboardRepository:
-    """The store the dashboard's extra queries use."""
-    return FirestoreDashboardRepository()
 
 
 @dataclass(frozen=True)
@@ -160,7 +103,7 @@ def chart_cached(*, today: date, days: int = CHART_DAYS) -> list[DayCount] | Non
     return _day_counts(bounds, found)
 
 
-def chart_get(*, actor: Actor, today: date | None = None) -> list[DayCount]:
+def chart_get(*, actor: Any, today: date | None = None) -> list[DayCount]:
     """Issues opened and resolved per UTC day over the last CHART_DAYS days.
 
     For readers of every issue (Forbidden otherwise). Days not in the cache are
@@ -173,7 +116,7 @@ def chart_get(*, actor: Actor, today: date | None = None) -> list[DayCount]:
     bounds, found = _cached_days(today=day)
     missing = [bound for bound in bounds if _day_key(bound[0].date()) not in found]
     if missing:
-        repo = dashboard_repository()
+        repo = get_dashboard_store()
 
         def count_day(start: datetime, end: datetime) -> tuple[int, int]:
             # Cached as soon as it is known: if the batch fails (a slow store), the
@@ -195,12 +138,12 @@ def chart_get(*, actor: Actor, today: date | None = None) -> list[DayCount]:
 def service_ids() -> list[str]:
     """The actor ids of every service (from the relational database)."""
     return sorted(
-        user.actor_id for user in accounts_services.users_list(role=Role.SERVICE)
+        user.actor_id for user in accounts_users.users_list(role=Role.SERVICE)
     )
 
 
 def unpicked_calls(
-    repo: FirestoreDashboardRepository, ids: Sequence[str], limit: int = LIST_SIZE
+    repo: DashboardStore, ids: Sequence[str], limit: int = LIST_SIZE
 ) -> list[Callable[[], list[Issue]]]:
     """One query per 30 services (Firestore's `in` limit)."""
     return [
@@ -232,18 +175,16 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
     reads_all = user_can(actor, Action.READ)
     me = str(actor.actor_id)
     day = today or datetime.now(UTC).date()
-    repo = dashboard_repository()
+    repo = get_dashboard_store()
 
     def count(filters: IssueFilters) -> Callable[[], int]:
-        return partial(services.issue_count, actor=actor, filters=filters)
+        return partial(issue_count, actor=actor, filters=filters)
 
     def listing(filters: IssueFilters) -> Callable[[], list[Issue]]:
-        return lambda: (
-            services.issue_list(actor=actor, filters=filters, limit=LIST_SIZE).items
-        )
+        return lambda: issue_list(actor=actor, filters=filters, limit=LIST_SIZE).items
 
     counting: list[Callable[[], Any]] = (
-        [partial(services.issue_counts, actor=actor)]
+        [partial(issue_counts, actor=actor)]
         if reads_all
         else [
             *(count(IssueFilters(status=status)) for status in Status),
@@ -289,70 +230,4 @@ def dashboard_get(*, actor: Any, today: date | None = None) -> Dashboard:
         my_open=mine[:LIST_SIZE],
         recently_updated=recent,
         unpicked_from_services=from_services[:LIST_SIZE] if reads_all else None,
-    )
-
-
-# --- the issue page ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """A comment or a history entry, for the issue page's merged timeline."""
-
-    kind: str  # "comment" or "activity"
-    at: datetime | None
-    comment: Comment | None = None
-    activity: Activity | None = None
-
-
-@dataclass(frozen=True)
-class IssuePage:
-    """One issue with its timeline and what the viewer may do to it."""
-
-    issue: Issue
-    timeline: list[TimelineEntry]
-    more_comments: bool
-    more_history: bool
-    status_moves: list[Status]
-    editable_fields: frozenset[str]
-    can_comment: bool
-
-
-def merge_timeline(
-    comments: Sequence[Comment], activities: Sequence[Activity]
-) -> list[TimelineEntry]:
-    """Comments and history in time order (oldest first). A `commented` activity
-    only repeats its comment, so it is left out."""
-    entries = [
-        TimelineEntry(kind="comment", at=comment.created_at, comment=comment)
-        for comment in comments
-    ] + [
-        TimelineEntry(kind="activity", at=activity.created_at, activity=activity)
-        for activity in activities
-        if activity.type is not ActivityType.COMMENTED
-    ]
-    earliest = datetime.min.replace(tzinfo=UTC)
-    # Stable sort: at equal times history (created, changed) comes before comments.
-    entries.sort(key=lambda entry: (entry.at or earliest, entry.kind == "comment"))
-    return entries
-
-
-def issue_page_get(*, actor: Actor, issue_id: str) -> IssuePage:
-    """The issue (404 when absent or not the actor's to see), its first 100
-    comments and history entries, and the moves and fields the actor may change."""
-    issue = services.issue_get(actor=actor, issue_id=issue_id)
-    repo = dashboard_repository()
-    pages: list[Callable[[], Page[Any]]] = [
-        partial(repo.comments_page, issue_id=issue.id, limit=PAGE_MAX, cursor=None),
-        partial(repo.activities_page, issue_id=issue.id, limit=PAGE_MAX, cursor=None),
-    ]
-    comments, activities = run_side_by_side(pages)
-    return IssuePage(
-        issue=issue,
-        timeline=merge_timeline(comments.items, activities.items),
-        more_comments=comments.next_cursor is not None,
-        more_history=activities.next_cursor is not None,
-        status_moves=services.status_moves(actor=actor, issue=issue),
-        editable_fields=services.editable_fields(actor=actor, issue=issue),
-        can_comment=user_can(actor, Action.CREATE),
     )

@@ -9,6 +9,7 @@ answer (never an empty list or a "not found").
 """
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from django.contrib import messages
@@ -25,7 +26,7 @@ from accounts import services as accounts_services
 from accounts.permissions import require
 from accounts.roles import Action
 from issues import dashboard, services
-from issues.domain import PAGE_DEFAULT, Issue, Status
+from issues.domain import EDITABLE_FIELDS, PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
 from issuetracker.errors import (
     ApplicationError,
@@ -309,17 +310,18 @@ def edit_form(
         status_now=issue.status,
         status_moves=status_moves,
         initial={
-            "title": issue.title,
-            "description": issue.description,
-            "status": issue.status.value,
-            "type": issue.type.value,
-            "priority": issue.priority.value,
-            "assignee_id": issue.assignee_id or "",
-            "tags": issue.tags,
+            **{name: _form_value(getattr(issue, name)) for name in EDITABLE_FIELDS},
             "version": issue.version,
         },
         prefix="edit",
     )
+
+
+def _form_value(value: Any) -> Any:
+    """A field's value as a form shows it: enums as text, no assignee as ""."""
+    if isinstance(value, StrEnum):
+        return value.value
+    return "" if value is None else value
 
 
 def render_issue_page(

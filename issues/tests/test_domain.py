@@ -371,7 +371,13 @@ def test_issue_changes_from_data_sets_the_given_fields(data, given):
 
 def test_issue_filters_from_no_data_filter_nothing():
     assert IssueFilters.from_data({}, me="dev@quantory.app") == IssueFilters()
-    blanks = {"status": "", "priority": "", "type": "", "assignee": "", "tag": ""}
+    blanks: dict[str, object] = {
+        "status": "",
+        "priority": "",
+        "type": "",
+        "assignee": "",
+        "tag": "",
+    }
     blanks |= {"reporter": "", "q": "", "sort": "", "cursor": "", "limit": 25}
     assert IssueFilters.from_data(blanks, me="dev@quantory.app") == IssueFilters()
 

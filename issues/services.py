@@ -1,7 +1,8 @@
 """Issue use cases for the API, the portal and commands: one function per action.
 
 Every function takes keyword-only arguments, checks the caller's role through
-`accounts.permissions` (the matrix of DESIGN.md), and raises the errors of
+`accounts.permissions` (the matrix of DESIGN.md) and, for edits, the pure rules
+of `issues.rules`, and raises the errors of
 `issuetracker.errors`: NotFound (404) for what the caller may not see, Forbidden
 (403) for what the role may not do, InvalidInput (400), Conflict (409) for a
 status move DESIGN.md does not allow, PreconditionFailed (412) for a stale

@@ -13,10 +13,28 @@ from google.cloud import firestore
 
 from issuetracker.emulator import FirestoreEmulator, free_port
 from issuetracker.firestore import get_client
+from issuetracker.testing import chromium_browser, require_chromium
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
     from accounts.models import User
     from accounts.roles import Role
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or in CI fail) `browser` tests without Chromium before their fixtures
+    start an emulator and a live server for nothing."""
+    if item.get_closest_marker("browser"):
+        require_chromium()
+
+
+@pytest.fixture(scope="module")
+def browser() -> "Iterator[Browser]":
+    """One Chromium for a module (starting it is the slow part)."""
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="session")

@@ -26,21 +26,8 @@ from rest_framework.viewsets import ViewSet
 
 from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
 from accounts.services.compat import actor_for_request
-from issues import schema as _schema  # noqa: F401 - registers the key scheme
 from issues import services
-from issues.domain import (
-    UNSET,
-    IssueChanges,
-    IssueFilters,
-    IssueType,
-    NewIssue,
-    Page,
-    Priority,
-    Sort,
-    Status,
-    normalize_tags,
-    query_words,
-)
+from issues.domain import Page
 from issues.selectors import issues as selectors
 from issues.serializers import (
     ActivityOutput,
@@ -234,21 +221,7 @@ class IssueViewSet(ApiView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         actor = self.actor(request)
-        assignee = params.get("assignee")
-        if assignee == "me":
-            assignee = actor.actor_id
-        filters = IssueFilters(
-            status=Status(params["status"]) if "status" in params else None,
-            priority=Priority(params["priority"]) if "priority" in params else None,
-            type=IssueType(params["type"]) if "type" in params else None,
-            assignee_id=assignee,
-            reporter_id=params.get("reporter"),
-            tag=params.get("tag"),
-            words=query_words(params.get("q", "")),
-            created_after=params.get("created_after"),
-            created_before=params.get("created_before"),
-            sort=Sort(params["sort"]),
-        )
+        filters = query.filters(me=str(getattr(actor, "actor_id", "")))
         page = selectors.issue_list(
             actor=actor,
             filters=filters,
@@ -307,18 +280,7 @@ class IssueViewSet(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         actor = self.actor(request, data.get("reporter_id"))
-        result = services.issue_report(
-            actor=actor,
-            data=NewIssue(
-                title=data["title"],
-                description=data["description"],
-                type=IssueType(data["type"]),
-                priority=Priority(data["priority"]),
-                assignee_id=data.get("assignee_id"),
-                tags=normalize_tags(data["tags"]),
-                fingerprint=data.get("fingerprint"),
-            ),
-        )
+        result = services.issue_report(actor=actor, data=body.new_issue())
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)
 
@@ -353,21 +315,11 @@ class IssueViewSet(ApiView):
         """Apply the given fields; the result carries the new ETag."""
         body = IssueUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
         expected = _if_match(request)
-        changes = IssueChanges(
-            title=data.get("title", UNSET),
-            description=data.get("description", UNSET),
-            status=Status(data["status"]) if "status" in data else UNSET,
-            priority=Priority(data["priority"]) if "priority" in data else UNSET,
-            type=IssueType(data["type"]) if "type" in data else UNSET,
-            assignee_id=data.get("assignee_id", UNSET),
-            tags=tuple(data["tags"]) if "tags" in data else UNSET,
-        )
         result = services.issue_update(
             actor=self.actor(request),
             issue_id=issue_id,
-            changes=changes,
+            changes=body.changes(),
             expected_version=expected,
         )
         return _issue_response(result.issue)

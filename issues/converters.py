@@ -4,11 +4,10 @@ It accepts what real issue ids look like: Firestore's auto-ids (20 letters and
 digits, the old Flask app's and ours) and other ids made of letters, digits, `_`
 and `-`, up to 128 characters. Anything else (`.`, `..`, `__x__`, which Firestore
 rejects with InvalidArgument) matches no URL, so it is a 404, not a 500.
+`IssuesConfig.ready` registers it as `issue_id`.
 """
 
 import re
-
-from django.urls import register_converter
 
 # Firestore reserves document ids of the form `__.*__`.
 _RESERVED = re.compile(r"__.*__")
@@ -26,6 +25,3 @@ class IssueIdConverter:
 
     def to_url(self, value: str) -> str:
         return self.to_python(value)
-
-
-register_converter(IssueIdConverter, "issue_id")

@@ -94,6 +94,21 @@ SEARCH_WORD_MAX = 40
 SEARCH_WORDS_MAX = 400
 QUERY_WORDS_MAX = 5
 
+# The fields a person may change on an issue (domain names), in the order the
+# portal's edit form shows them; every other place that lists them derives from
+# this. Which of them a role may change is `issues.rules`' business.
+EDITABLE_FIELDS: Final[tuple[str, ...]] = (
+    "status",
+    "assignee_id",
+    "priority",
+    "type",
+    "tags",
+    "title",
+    "description",
+)
+# The word that stands for the caller in person fields of list filters.
+ME: Final = "me"
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -170,6 +185,28 @@ class NewIssue:
     tags: tuple[str, ...] = ()
     fingerprint: str | None = None
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "NewIssue":
+        """The NewIssue of validated input: `title`, `description`, optional
+        `type`, `priority`, `assignee_id`, `tags`, `fingerprint` (other keys, such
+        as the API's `reporter_id`, are not the issue's and are ignored).
+
+        Blank assignee and fingerprint mean none; tags are normalized.
+        """
+        return cls(
+            title=data["title"],
+            description=data["description"],
+            type=IssueType(data.get("type") or IssueType.TASK),
+            priority=Priority(data.get("priority") or Priority.MEDIUM),
+            assignee_id=data.get("assignee_id") or None,
+            tags=normalize_tags(data.get("tags") or ()),
+            fingerprint=data.get("fingerprint") or None,
+        )
+
+
+def _same(value: Any) -> Any:
+    return value
+
 
 class _Unset(Enum):
     UNSET = "unset"
@@ -195,6 +232,28 @@ class IssueChanges:
     type: IssueType | _Unset = UNSET
     assignee_id: str | _Unset | None = UNSET
     tags: tuple[str, ...] | _Unset = UNSET
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "IssueChanges":
+        """The IssueChanges of validated input: each key of EDITABLE_FIELDS present
+        sets that field, absent ones stay UNSET (other keys are ignored).
+
+        A blank or null `assignee_id` unassigns.
+        """
+        converters: Mapping[str, Any] = {
+            "status": Status,
+            "priority": Priority,
+            "type": IssueType,
+            "assignee_id": lambda value: value or None,
+            "tags": tuple,
+        }
+        return cls(
+            **{
+                name: converters.get(name, _same)(data[name])
+                for name in EDITABLE_FIELDS
+                if name in data
+            }
+        )
 
     def given(self) -> dict[str, Any]:
         """The fields the caller set, by domain field name."""
@@ -223,6 +282,39 @@ class IssueFilters:
     created_after: datetime | None = None
     created_before: datetime | None = None
     sort: Sort = Sort.NEWEST
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, me: str) -> "IssueFilters":
+        """The IssueFilters of validated input: `status`, `priority`, `type`,
+        `assignee`, `reporter`, `tag`, `q` (search text), `created_after`,
+        `created_before`, `sort`; absent or blank ones filter nothing, other keys
+        (`limit`, `cursor`) are ignored.
+
+        `me` (any case) as assignee or reporter stands for the caller, whose
+        actor id is `me`. Raises InvalidInput for a query of too many words.
+        """
+
+        def person(value: str | None) -> str | None:
+            if not value:
+                return None
+            return me if value.lower() == ME else value
+
+        def choice(enum: Any, name: str) -> Any:
+            value = data.get(name)
+            return enum(value) if value else None
+
+        return cls(
+            status=choice(Status, "status"),
+            priority=choice(Priority, "priority"),
+            type=choice(IssueType, "type"),
+            assignee_id=person(data.get("assignee")),
+            reporter_id=person(data.get("reporter")),
+            tag=data.get("tag") or None,
+            words=query_words(data.get("q") or ""),
+            created_after=data.get("created_after"),
+            created_before=data.get("created_before"),
+            sort=choice(Sort, "sort") or Sort.NEWEST,
+        )
 
 
 T = TypeVar("T")
@@ -348,15 +440,14 @@ def _stored(value: Any) -> Any:
     return value
 
 
-# Activity field names are the API's (camelCase) names.
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# Activity field names are the API's (camelCase) names: `assignee_id` -> `assigneeId`.
 ACTIVITY_FIELD_NAMES: Final[Mapping[str, str]] = {
-    "title": "title",
-    "description": "description",
-    "status": "status",
-    "priority": "priority",
-    "type": "type",
-    "assignee_id": "assigneeId",
-    "tags": "tags",
+    name: _camel(name) for name in EDITABLE_FIELDS
 }
 
 

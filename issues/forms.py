@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from issues.domain import (
     COMMENT_MAX,
     DESCRIPTION_MAX,
+    EDITABLE_FIELDS,
     QUERY_WORDS_MAX,
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
-    UNSET,
     IssueChanges,
     IssueFilters,
     IssueType,
@@ -132,15 +132,7 @@ class IssueForm(forms.Form):
 
     def new_issue(self) -> NewIssue:
         """The validated input as the domain's NewIssue (call after is_valid)."""
-        data = self.cleaned_data
-        return NewIssue(
-            title=data["title"],
-            description=data["description"],
-            type=IssueType(data["type"]),
-            priority=Priority(data["priority"]),
-            assignee_id=data["assignee_id"] or None,
-            tags=data["tags"],
-        )
+        return NewIssue.from_data(self.cleaned_data)
 
 
 class IssueEditForm(forms.Form):
@@ -181,11 +173,9 @@ class IssueEditForm(forms.Form):
             ]
         else:
             del self.fields["status"]
-        for name in ("title", "description", "type", "priority", "assignee_id"):
-            if name not in fields_allowed:
+        for name in EDITABLE_FIELDS:
+            if name != "status" and name not in fields_allowed:
                 del self.fields[name]
-        if "tags" not in fields_allowed:
-            del self.fields["tags"]
 
     @property
     def is_empty(self) -> bool:
@@ -194,28 +184,17 @@ class IssueEditForm(forms.Form):
 
     def changes(self) -> IssueChanges:
         """The validated input as IssueChanges (fields not offered stay UNSET)."""
-        data = self.cleaned_data
-
-        def get(name: str, convert: Any = None) -> Any:
-            if name not in self.fields:
-                return UNSET
-            value = data[name]
-            if name in {"title", "description"} and same_text(
-                value, self.initial.get(name)
-            ):
-                # Stored text may differ only in line ends; that is no change.
-                return UNSET
-            return convert(value) if convert else value
-
-        return IssueChanges(
-            title=get("title"),
-            description=get("description"),
-            status=get("status", Status),
-            priority=get("priority", Priority),
-            type=get("type", IssueType),
-            assignee_id=get("assignee_id", lambda v: v or None),
-            tags=get("tags"),
-        )
+        data = {
+            name: self.cleaned_data[name]
+            for name in EDITABLE_FIELDS
+            if name in self.fields
+            # Stored text may differ only in line ends; that is no change.
+            and not (
+                name in {"title", "description"}
+                and same_text(self.cleaned_data[name], self.initial.get(name))
+            )
+        }
+        return IssueChanges.from_data(data)
 
 
 class CommentForm(forms.Form):
@@ -252,44 +231,31 @@ class IssueFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
-    def clean_q(self) -> tuple[str, ...]:
-        """The query's normalized words (at most QUERY_WORDS_MAX)."""
+    def clean_q(self) -> str:
+        """The search text, refused with more than QUERY_WORDS_MAX words."""
+        q = str(self.cleaned_data["q"])
         try:
-            return query_words(self.cleaned_data["q"])
+            query_words(q)
         except InvalidInput:
             raise ValidationError(
                 f"Search for at most {QUERY_WORDS_MAX} words at once.",
                 code="too_many_words",
             ) from None
+        return q
 
     def filters(self, *, me: str) -> IssueFilters:
-        """The validated filters as IssueFilters; `me` stands for the viewer."""
-        data = self.cleaned_data
-
-        def person(value: str) -> str | None:
-            if not value:
-                return None
-            return me if value.lower() == "me" else value
-
-        return IssueFilters(
-            status=Status(data["status"]) if data["status"] else None,
-            priority=Priority(data["priority"]) if data["priority"] else None,
-            type=IssueType(data["type"]) if data["type"] else None,
-            assignee_id=person(data["assignee"]),
-            reporter_id=person(data["reporter"]),
-            tag=data["tag"] or None,
-            words=data["q"],
-            sort=Sort(data["sort"]) if data["sort"] else Sort.NEWEST,
-        )
+        """The validated filters as IssueFilters; `me` is the viewer's actor id,
+        for which `me` as assignee or reporter stands (call after is_valid)."""
+        return IssueFilters.from_data(self.cleaned_data, me=me)
 
     @property
     def is_filtered(self) -> bool:
         """Whether any filter or search narrows the list (for the empty state)."""
         data = getattr(self, "cleaned_data", {})
-        return any(
+        return bool(query_words(data.get("q") or "")) or any(
             data.get(name)
-            for name in ("q", "status", "priority", "type", "assignee", "reporter")
-        ) or bool(data.get("tag"))
+            for name in ("status", "priority", "type", "assignee", "reporter", "tag")
+        )
 
 
 def _label(status: Status) -> str:

@@ -1,4 +1,7 @@
-"""OpenAPI pieces drf-spectacular cannot guess: how API keys are sent."""
+"""OpenAPI pieces drf-spectacular cannot guess: how API keys are sent.
+
+Defining an extension registers it; `IssuesConfig.ready` imports this module.
+"""
 
 from typing import Any
 

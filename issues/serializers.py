@@ -19,7 +19,10 @@ from issues.domain import (
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
+    IssueChanges,
+    IssueFilters,
     IssueType,
+    NewIssue,
     Priority,
     Sort,
     Status,
@@ -110,6 +113,10 @@ class IssueCreateInput(StrictInput):
         ),
     )
 
+    def new_issue(self) -> NewIssue:
+        """The validated body as the domain's NewIssue (call after is_valid)."""
+        return NewIssue.from_data(self.validated_data)
+
 
 class IssueUpdateInput(StrictInput):
     """`PATCH /issues/{id}`: any subset; `assignee_id: null` unassigns."""
@@ -127,6 +134,10 @@ class IssueUpdateInput(StrictInput):
         min_length=1, max_length=ACTOR_ID_MAX, required=False, allow_null=True
     )
     tags = _tags(required=False)
+
+    def changes(self) -> IssueChanges:
+        """The validated body as IssueChanges (call after is_valid)."""
+        return IssueChanges.from_data(self.validated_data)
 
 
 class CommentCreateInput(StrictInput):
@@ -166,7 +177,11 @@ class IssueListQuery(PageQuery):
         max_length=ACTOR_ID_MAX,
         help_text="An actor id, or `me` for the caller.",
     )
-    reporter = serializers.CharField(required=False, max_length=ACTOR_ID_MAX)
+    reporter = serializers.CharField(
+        required=False,
+        max_length=ACTOR_ID_MAX,
+        help_text="An actor id, or `me` for the caller.",
+    )
     tag = serializers.CharField(required=False, max_length=TAG_MAX)
     q = serializers.CharField(
         required=False,
@@ -187,6 +202,11 @@ class IssueListQuery(PageQuery):
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_MAX, default=PAGE_DEFAULT, help_text="Page size."
     )
+
+    def filters(self, *, me: str) -> IssueFilters:
+        """The validated query as IssueFilters; `me` is the caller's actor id,
+        for which `assignee=me` and `reporter=me` stand (call after is_valid)."""
+        return IssueFilters.from_data(self.validated_data, me=me)
 
 
 class IssueOutput(serializers.Serializer[Any]):

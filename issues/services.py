@@ -1,7 +1,8 @@
 """Issue use cases for the API, the portal and commands: one function per action.
 
 Every function takes keyword-only arguments, checks the caller's role through
-`accounts.policy` (the matrix of DESIGN.md), and raises the errors of
+`accounts.policy` (the matrix of DESIGN.md) and, for edits, the pure rules
+of `issues.rules`, and raises the errors of
 `issuetracker.errors`: NotFound (404) for what the caller may not see, Forbidden
 (403) for what the role may not do, InvalidInput (400), Conflict (409) for a
 status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
@@ -11,12 +12,11 @@ version and StoreUnavailable (503) when Firestore does not answer.
 from datetime import UTC, datetime
 from typing import Any
 
-from accounts.policy import Actor, require, user_can
-from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role
-from issues import events
+from accounts.policy import Actor, require
+from accounts.roles import Action
+from issues import events, rules
 from issues.access import actor_id, visible
 from issues.domain import (
-    STATUS_MOVES,
     Activity,
     ActivityType,
     Comment,
@@ -30,14 +30,13 @@ from issues.domain import (
     absorbs,
     apply_changes,
     changed_fields,
-    is_close_or_reopen,
     new_issue,
     record_occurrence,
 )
 from issues.events import EventKind, IssueEvent
 from issues.store import get_issue_repository
 from issues.store.backfill import BackfillReport
-from issuetracker.errors import Forbidden, NotFound, PreconditionFailed
+from issuetracker.errors import NotFound, PreconditionFailed
 
 
 def _now() -> datetime:
@@ -101,39 +100,21 @@ def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
     return issue_report(actor=actor, data=data).issue
 
 
-def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
-    """Raise Forbidden unless the role may make these changes to this issue.
+def _rule_role(actor: Actor) -> str:
+    """The role the rules apply: none for anonymous or inactive callers."""
+    if not actor.is_authenticated or not getattr(actor, "is_active", False):
+        return ""
+    return _role(actor)
 
-    Closing or reopening a resolved issue needs CLOSE_OR_REOPEN over it whatever
-    EDIT allows: a service edits the status of its own issues but may not close
-    or reopen them (DESIGN.md, "Roles"), alone or along with other fields.
-    """
-    owner = issue.reporter_id
-    closes_or_reopens = "status" in moved and is_close_or_reopen(
-        issue, {"status": moved["status"]}
-    )
-    if closes_or_reopens and not user_can(
-        actor, Action.CLOSE_OR_REOPEN, owner_id=owner
-    ):
-        raise Forbidden(
-            "Your role may not close or reopen a resolved issue.",
-            errors={"status": ["Your role may not close or reopen this issue."]},
-        )
-    if user_can(actor, Action.EDIT):
-        return
-    if user_can(actor, Action.EDIT, owner_id=owner):
-        allowed = OWN_EDITABLE_FIELDS.get(Role(_role(actor)), frozenset())
-        refused = sorted(set(moved) - allowed)
-        if refused:
-            raise Forbidden(
-                f"Your role may change only {', '.join(sorted(allowed))} of its own "
-                f"issues, not {', '.join(refused)}.",
-                errors={name: ["Not editable by your role."] for name in refused},
-            )
-        return
-    if is_close_or_reopen(issue, moved):  # and CLOSE_OR_REOPEN allows it (above)
-        return
-    raise Forbidden("Your role does not allow this change.")
+
+def _owns(actor: Actor, issue: Issue) -> bool:
+    return issue.reporter_id == actor_id(actor)
+
+
+def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
+    """Raise Forbidden unless the actor's role may make these changes to this
+    issue (`rules.check_edit`)."""
+    rules.check_edit(_rule_role(actor), issue, moved, own=_owns(actor, issue))
 
 
 def issue_update(
@@ -197,28 +178,13 @@ def issue_delete(*, actor: Actor, issue_id: str) -> None:
 
 
 def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
-    """The statuses `actor` may move `issue` to now (for the portal's form):
-    the allowed moves `_check_edit` lets this role make (no closed or reopened
-    for a service's resolved issue)."""
-    return [
-        status
-        for status in sorted(STATUS_MOVES[issue.status])
-        if _may(actor, issue, {"status": status})
-    ]
+    """The statuses `actor` may move `issue` to now (for the portal's form)."""
+    return rules.status_moves(_rule_role(actor), issue, own=_owns(actor, issue))
 
 
 def editable_fields(*, actor: Actor, issue: Issue) -> frozenset[str]:
     """The fields (domain names) `actor` may change on `issue`, status aside."""
-    names = {"title", "description", "priority", "type", "assignee_id", "tags"}
-    return frozenset(name for name in names if _may(actor, issue, {name: object()}))
-
-
-def _may(actor: Actor, issue: Issue, moved: dict[str, Any]) -> bool:
-    try:
-        _check_edit(actor, issue, moved)
-    except Forbidden:
-        return False
-    return True
+    return rules.editable_fields(_rule_role(actor), issue, own=_owns(actor, issue))
 
 
 # --- comments and history ------------------------------------------------------------

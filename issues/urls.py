@@ -2,7 +2,6 @@
 
 from django.urls import path
 
-from issues import converters  # noqa: F401  (registers <issue_id:...>)
 from issues.api import ActivityViewSet, CommentViewSet, IssueViewSet
 
 app_name = "issues-api"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from issues import converters, views  # noqa: F401  (registers <issue_id:...>)
+from issues import views
 
 app_name = "portal"
 

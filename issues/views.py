@@ -9,6 +9,7 @@ answer (never an empty list or a "not found").
 """
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from django.contrib import messages
@@ -25,7 +26,7 @@ from accounts.policy import require
 from accounts.roles import Action
 from accounts.services import users as accounts_users
 from issues import services
-from issues.domain import PAGE_DEFAULT, Issue, Status
+from issues.domain import EDITABLE_FIELDS, PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
 from issues.selectors import dashboard, issue_page
 from issues.selectors import issues as selectors
@@ -315,17 +316,18 @@ def edit_form(
         status_now=issue.status,
         status_moves=status_moves,
         initial={
-            "title": issue.title,
-            "description": issue.description,
-            "status": issue.status.value,
-            "type": issue.type.value,
-            "priority": issue.priority.value,
-            "assignee_id": issue.assignee_id or "",
-            "tags": issue.tags,
+            **{name: _form_value(getattr(issue, name)) for name in EDITABLE_FIELDS},
             "version": issue.version,
         },
         prefix="edit",
     )
+
+
+def _form_value(value: Any) -> Any:
+    """A field's value as a form shows it: enums as text, no assignee as ""."""
+    if isinstance(value, StrEnum):
+        return value.value
+    return "" if value is None else value
 
 
 def render_issue_page(

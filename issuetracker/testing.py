@@ -10,9 +10,15 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,6 +72,61 @@ def start_manage(*args: str, drop: Iterable[str] = ()) -> "subprocess.Popen[str]
     )
 
 
+CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+
+
+def chromium_path() -> str:
+    """Where the browser tests expect Chromium: CHROMIUM_PATH, or Debian's."""
+    return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def browser_required() -> bool:
+    """Whether a missing Chromium fails the browser tests rather than skipping
+    them: in CI (`CI=true`) or when asked (`REQUIRE_BROWSER=1`)."""
+    return (
+        os.environ.get("CI", "").lower() == "true"
+        or os.environ.get("REQUIRE_BROWSER") == "1"
+    )
+
+
+def require_chromium() -> None:
+    """Skip the calling test when Chromium is missing, with one line saying how
+    to install it; fail it instead where the browser is required."""
+    path = chromium_path()
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return
+    reason = (
+        f"Chromium not found at {path}: install it with `{CHROMIUM_INSTALL}` "
+        "or set CHROMIUM_PATH"
+    )
+    if browser_required():
+        pytest.fail(f"{reason} (required: CI=true or REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def chromium_browser(**options: Any) -> "Iterator[Browser]":
+    """A launched Chromium (skipped or failed by `require_chromium` when missing).
+
+    Playwright's sync API keeps an event loop on this thread, so Django's async
+    guard is lifted meanwhile; DJANGO_ALLOW_ASYNC_UNSAFE is restored on the way
+    out whatever happens, a failed launch included, so no later test inherits it.
+    """
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                **(chromium_launch_options() | options)
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+
+
 def chromium_launch_options() -> dict[str, Any]:
     """Playwright `chromium.launch` options for Debian's Chromium on this machine.
 
@@ -73,7 +134,7 @@ def chromium_launch_options() -> dict[str, Any]:
     background-networking flags keep it from dialling Google on a closed network.
     """
     return {
-        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "executable_path": chromium_path(),
         "args": [
             "--no-sandbox",
             "--disable-gpu",

@@ -491,6 +491,14 @@ def test_filters(api, developer, tester, catalogue):
     assert titles(api, "assignee=me") == ["Slow dashboard"]
 
 
+def test_reporter_me_is_the_caller_as_in_the_portal(api, developer, tester, catalogue):
+    api.as_user(tester)
+    assert titles(api, "reporter=me") == ["Order timeout", "Slow dashboard"]
+    assert titles(api, "reporter_id=me&priority=high") == ["Slow dashboard"]
+    api.as_user(developer)
+    assert "Order timeout" not in titles(api, "reporter=me")
+
+
 def test_created_range(api, developer, catalogue):
     api.as_user(developer)
     middle = catalogue[2].created_at
@@ -768,6 +776,26 @@ def test_openapi_schema_describes_the_endpoints_and_errors(client, db):
         "created_before",
     }
     assert "put" not in paths["/api/v1/issues/{issue_id}"]
+    # IssuesConfig.ready registers the API key's scheme.
+    bearer = schema["components"]["securitySchemes"]["bearerKey"]
+    assert bearer == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `manage.py create_api_key`.",
+    }
+
+
+def test_the_issue_id_converter_is_registered_once_by_the_app_config():
+    from django.apps import apps
+    from django.urls.converters import get_converters
+
+    from issues.converters import IssueIdConverter
+
+    assert isinstance(get_converters()["issue_id"], IssueIdConverter)
+    # Running ready() again registers nothing twice (that would be deprecated,
+    # and the suite turns the warning into an error).
+    apps.get_app_config("issues").ready()
+    assert isinstance(get_converters()["issue_id"], IssueIdConverter)
 
 
 def test_docs_are_served_from_local_files(client, db):

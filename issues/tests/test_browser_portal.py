@@ -2,42 +2,24 @@
 
 A live Django server (pytest-django's `live_server`) against the suite's Firestore
 emulator. Every page's console is watched: a Content-Security-Policy violation or
-a script error fails the test.
+a script error fails the test. Without Chromium the tests are skipped (failed in
+CI); the `browser` fixture comes from the root conftest.
 """
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from issues import services
 from issues.domain import NewIssue
-from issuetracker.testing import chromium_launch_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "browser-test-password-1"
 ZONE = "America/New_York"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module (starting it is the slow part)."""
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM
-    # calls are still plain synchronous code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(**chromium_launch_options())
-        yield chromium
-        chromium.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

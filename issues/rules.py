@@ -1,0 +1,86 @@
+"""Who may change what on an issue: pure rules over a role and an issue.
+
+The role matrix lives in `accounts.roles`; these functions apply it to one issue
+and one set of changes, taking the caller's role and whether the issue is the
+caller's own (its reporter). Nothing here reads a store or a user, so the rules
+are table-tested without Firestore or a database; the services call them.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role, allows
+from issues.domain import (
+    EDITABLE_FIELDS,
+    STATUS_MOVES,
+    Issue,
+    Status,
+    is_close_or_reopen,
+)
+from issuetracker.errors import Forbidden
+
+
+def check_edit(
+    role: Role | str, issue: Issue, moved: Mapping[str, Any], *, own: bool
+) -> None:
+    """Raise Forbidden unless `role` may make the changes `moved` (domain field
+    name -> new value) to `issue`; `own` when the caller reported it.
+
+    Closing or reopening a resolved issue needs CLOSE_OR_REOPEN over it whatever
+    EDIT allows: a service edits the status of its own issues but may not close
+    or reopen them (DESIGN.md, "Roles"), alone or along with other fields.
+    """
+    closes_or_reopens = "status" in moved and is_close_or_reopen(
+        issue, {"status": moved["status"]}
+    )
+    if closes_or_reopens and not allows(role, Action.CLOSE_OR_REOPEN, own=own):
+        raise Forbidden(
+            "Your role may not close or reopen a resolved issue.",
+            errors={"status": ["Your role may not close or reopen this issue."]},
+        )
+    if allows(role, Action.EDIT):
+        return
+    if allows(role, Action.EDIT, own=own):
+        allowed = OWN_EDITABLE_FIELDS.get(Role(role), frozenset())
+        refused = sorted(set(moved) - allowed)
+        if refused:
+            raise Forbidden(
+                f"Your role may change only {', '.join(sorted(allowed))} of its own "
+                f"issues, not {', '.join(refused)}.",
+                errors={name: ["Not editable by your role."] for name in refused},
+            )
+        return
+    if is_close_or_reopen(issue, moved):  # and CLOSE_OR_REOPEN allows it (above)
+        return
+    raise Forbidden("Your role does not allow this change.")
+
+
+def may_edit(
+    role: Role | str, issue: Issue, moved: Mapping[str, Any], *, own: bool
+) -> bool:
+    """Whether `check_edit` lets these changes through."""
+    try:
+        check_edit(role, issue, moved, own=own)
+    except Forbidden:
+        return False
+    return True
+
+
+def status_moves(role: Role | str, issue: Issue, *, own: bool) -> list[Status]:
+    """The statuses `role` may move `issue` to now: the allowed moves that
+    `check_edit` lets through (none closing or reopening a service's resolved
+    issue)."""
+    return [
+        status
+        for status in sorted(STATUS_MOVES[issue.status])
+        if may_edit(role, issue, {"status": status}, own=own)
+    ]
+
+
+def editable_fields(role: Role | str, issue: Issue, *, own: bool) -> frozenset[str]:
+    """The fields (domain names) `role` may change on `issue`, status aside."""
+    return frozenset(
+        name
+        for name in EDITABLE_FIELDS
+        if name != "status" and may_edit(role, issue, {name: object()}, own=own)
+    )

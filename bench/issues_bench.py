@@ -117,7 +117,8 @@ def run(emulator_address: str) -> None:
         if pending:
             batch.commit(**call_options())
 
-    from issues.domain import Sort, query_words
+    from issues.domain import Sort
+    from issues.search import query_words
     from issues.store.queries import SCAN_FACTOR, SCAN_MAX, plan_issue_query
 
     # name -> (API URL without cursor, the same filters for the raw query)

@@ -1,19 +1,17 @@
-"""Issues, comments and their history as plain data, and the rules on them.
+"""Issues, comments and their history as plain data.
 
 Field values are the ones stored in Firestore (DESIGN.md, "Firestore layout").
 Nothing here imports Django, DRF or Google; the repository converts documents to
 these objects and back, the services apply the rules.
 """
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any, Final, Generic, TypeVar
 
-from issuetracker.errors import Conflict, InvalidInput
+from issues.search import query_words, search_words
 
 
 class Status(StrEnum):
@@ -87,12 +85,6 @@ COMMENT_MAX = 5_000
 FINGERPRINT_MAX = 200
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
-# Search: words of 2+ letters or digits, each cut to 40 characters; at most
-# SEARCH_WORDS_MAX distinct words stored per issue, QUERY_WORDS_MAX per query.
-SEARCH_WORD_MIN = 2
-SEARCH_WORD_MAX = 40
-SEARCH_WORDS_MAX = 400
-QUERY_WORDS_MAX = 5
 
 # The fields a person may change on an issue (domain names), in the order the
 # portal's edit form shows them; every other place that lists them derives from
@@ -370,186 +362,3 @@ def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
         if cleaned:
             seen.setdefault(cleaned, None)
     return tuple(seen)
-
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _words(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return [
-        word[:SEARCH_WORD_MAX]
-        for word in _WORD.findall(plain)
-        if len(word) >= SEARCH_WORD_MIN
-    ]
-
-
-def search_words(title: str, description: str) -> list[str]:
-    """The word list stored on an issue for search: distinct, sorted, capped.
-
-    Case and accents are folded (`Café` -> `cafe`), anything but letters and digits
-    separates words (`order_id` -> `order`, `id`), one-character words are left out.
-    Title words come first, so a long description never pushes them out of the cap.
-    """
-    words = dict.fromkeys(_words(title))
-    for word in _words(description):
-        if len(words) >= SEARCH_WORDS_MAX:
-            break
-        words.setdefault(word, None)
-    return sorted(words)
-
-
-def query_words(q: str) -> tuple[str, ...]:
-    """The words of a search query, normalized as `search_words` does."""
-    words = tuple(dict.fromkeys(_words(q)))
-    if len(words) > QUERY_WORDS_MAX:
-        raise InvalidInput(
-            f"Search for at most {QUERY_WORDS_MAX} words at once.",
-            errors={"q": [f"At most {QUERY_WORDS_MAX} words."]},
-        )
-    return words
-
-
-def check_status_move(old: Status, new: Status) -> None:
-    """Refuse a status move DESIGN.md does not allow (409)."""
-    if new != old and new not in STATUS_MOVES[old]:
-        allowed = ", ".join(sorted(STATUS_MOVES[old])) or "none"
-        raise Conflict(
-            f"An issue cannot move from {old} to {new}; from {old} it can move to "
-            f"{allowed}.",
-            errors={"status": [f"From {old}: {allowed}."]},
-        )
-
-
-def is_close_or_reopen(issue: Issue, changed: Mapping[str, Any]) -> bool:
-    """Whether a change is only closing or reopening a resolved issue."""
-    return (
-        set(changed) == {"status"}
-        and issue.status is Status.RESOLVED
-        and changed["status"] in {Status.CLOSED, Status.OPEN}
-    )
-
-
-def _stored(value: Any) -> Any:
-    """A field's value as an activity stores it (enums as text, tags as lists)."""
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, StrEnum):
-        return str(value)
-    return value
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-# Activity field names are the API's (camelCase) names: `assignee_id` -> `assigneeId`.
-ACTIVITY_FIELD_NAMES: Final[Mapping[str, str]] = {
-    name: _camel(name) for name in EDITABLE_FIELDS
-}
-
-
-def changed_fields(issue: Issue, changes: IssueChanges) -> dict[str, Any]:
-    """The fields `changes` would really move (tags normalized, "" unassigns)."""
-    given = changes.given()
-    if "tags" in given:
-        given["tags"] = normalize_tags(given["tags"])
-    if given.get("assignee_id") == "":
-        given["assignee_id"] = None
-    return {
-        name: value for name, value in given.items() if getattr(issue, name) != value
-    }
-
-
-def apply_changes(
-    issue: Issue, changes: IssueChanges, *, actor_id: str, now: datetime
-) -> UpdateResult:
-    """The issue after `changes`, and one activity listing every field that moved.
-
-    Pure: raises Conflict for a status move DESIGN.md does not allow. Entering
-    `resolved` sets `resolved_at`; leaving it clears it. Changing nothing returns
-    the issue as it was and no activity.
-    """
-    moved = changed_fields(issue, changes)
-    if not moved:
-        return UpdateResult(issue=issue, activity=None)
-    if "status" in moved:
-        check_status_move(issue.status, moved["status"])
-    field_changes = tuple(
-        FieldChange(
-            field=ACTIVITY_FIELD_NAMES[name],
-            old_value=_stored(getattr(issue, name)),
-            new_value=_stored(value),
-        )
-        for name, value in moved.items()
-    )
-    updated = replace(issue, **moved, updated_at=now, version=issue.version + 1)
-    if "status" in moved:
-        if moved["status"] is Status.RESOLVED:
-            updated = replace(updated, resolved_at=now)
-        elif issue.status is Status.RESOLVED:
-            updated = replace(updated, resolved_at=None)
-    if "status" in moved:
-        kind = ActivityType.STATUS_CHANGED
-    elif "assignee_id" in moved:
-        kind = ActivityType.ASSIGNED
-    else:
-        kind = ActivityType.UPDATED
-    activity = Activity(
-        type=kind, user_id=actor_id, changes=field_changes, created_at=now
-    )
-    return UpdateResult(issue=updated, activity=activity, changes=field_changes)
-
-
-def new_issue(
-    data: NewIssue, *, issue_id: str, reporter_id: str, now: datetime
-) -> Issue:
-    """The issue `data` creates, with its defaults and timestamps."""
-    return Issue(
-        id=issue_id,
-        title=data.title,
-        description=data.description,
-        status=Status.OPEN,
-        priority=data.priority,
-        type=data.type,
-        reporter_id=reporter_id,
-        assignee_id=data.assignee_id or None,
-        tags=normalize_tags(data.tags),
-        created_at=now,
-        updated_at=now,
-        fingerprint=data.fingerprint or None,
-        occurrence_count=1,
-        first_seen_at=now,
-        last_seen_at=now,
-        version=1,
-    )
-
-
-def absorbs(issue: Issue, *, reporter_id: str, fingerprint: str) -> bool:
-    """Whether `issue` takes a new report of `reporter_id` with `fingerprint` as one
-    more occurrence: same reporter and fingerprint, and not yet resolved.
-
-    A resolved or closed issue does not: the report is a regression and opens a
-    new issue, which absorbs the reports after it.
-    """
-    return (
-        issue.reporter_id == reporter_id
-        and issue.fingerprint == fingerprint
-        and issue.status in ACTIVE_STATUSES
-    )
-
-
-def record_occurrence(issue: Issue, *, now: datetime) -> Issue:
-    """`issue` after one more report: occurrence count + 1, last seen `now`.
-
-    An occurrence is not an edit: `updatedAt` and `version` stay, so a crash loop
-    neither floats the issue to the top of "recently updated" nor makes a
-    person's pending `If-Match` stale. `lastSeenAt` never moves back when
-    concurrent reports commit out of order.
-    """
-    last_seen = max(issue.last_seen_at, now) if issue.last_seen_at else now
-    return replace(
-        issue, occurrence_count=issue.occurrence_count + 1, last_seen_at=last_seen
-    )

@@ -13,7 +13,6 @@ from issues.domain import (
     COMMENT_MAX,
     DESCRIPTION_MAX,
     EDITABLE_FIELDS,
-    QUERY_WORDS_MAX,
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
@@ -25,8 +24,8 @@ from issues.domain import (
     Sort,
     Status,
     normalize_tags,
-    query_words,
 )
+from issues.search import QUERY_WORDS_MAX, query_words
 from issuetracker.errors import InvalidInput
 
 

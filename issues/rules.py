@@ -10,13 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role, allows
-from issues.domain import (
-    EDITABLE_FIELDS,
-    STATUS_MOVES,
-    Issue,
-    Status,
-    is_close_or_reopen,
-)
+from issues.domain import EDITABLE_FIELDS, STATUS_MOVES, Issue, Status
+from issues.workflow import is_close_or_reopen
 from issuetracker.errors import Forbidden
 
 

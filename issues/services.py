@@ -27,15 +27,17 @@ from issues.domain import (
     NewIssue,
     Status,
     UpdateResult,
+)
+from issues.events import EventKind, IssueEvent
+from issues.store import get_issue_repository
+from issues.store.backfill import BackfillReport
+from issues.workflow import (
     absorbs,
     apply_changes,
     changed_fields,
     new_issue,
     record_occurrence,
 )
-from issues.events import EventKind, IssueEvent
-from issues.store import get_issue_repository
-from issues.store.backfill import BackfillReport
 from issuetracker.errors import NotFound, PreconditionFailed
 
 

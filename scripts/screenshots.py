@@ -104,10 +104,9 @@ def seed() -> str:
         NewIssue,
         Priority,
         Status,
-        apply_changes,
-        new_issue,
     )
     from issues.store.firestore import FirestoreIssueRepository
+    from issues.workflow import apply_changes, new_issue
 
     for username, (role, name) in STAFF.items():
         user = User(username=username, email=username, role=role, display_name=name)

@@ -6,7 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from issues.domain import IssueFilters, Sort, query_words
+from issues.domain import IssueFilters, Sort
+from issues.search import query_words
 from issues.selectors import issues as selectors
 
 

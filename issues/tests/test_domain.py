@@ -14,7 +14,6 @@ import pytest
 from accounts.roles import OWN_EDITABLE_FIELDS, Role
 from issues import rules
 from issues.domain import (
-    ACTIVITY_FIELD_NAMES,
     EDITABLE_FIELDS,
     STATUS_MOVES,
     UNSET,
@@ -28,9 +27,8 @@ from issues.domain import (
     Priority,
     Sort,
     Status,
-    apply_changes,
-    check_status_move,
 )
+from issues.workflow import ACTIVITY_FIELD_NAMES, apply_changes, check_status_move
 from issuetracker.errors import Conflict, Forbidden, InvalidInput
 
 OPEN, IN_PROGRESS, RESOLVED, CLOSED = (

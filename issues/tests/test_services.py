@@ -14,8 +14,8 @@ from issues.domain import (
     IssueFilters,
     Priority,
     Status,
-    search_words,
 )
+from issues.search import search_words
 from issues.selectors import issues as selectors
 from issuetracker.errors import (
     Conflict,

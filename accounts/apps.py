@@ -9,6 +9,10 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
 
+    def ready(self) -> None:
+        """Register the deploy checks of the accounts settings."""
+        from accounts import checks  # noqa: F401 - registers with @register
+
 
 class TrackerAdminConfig(admin_apps.AdminConfig):
     """`django.contrib.admin` with the tracker's site (admins only, one sign-in)."""

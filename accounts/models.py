@@ -18,6 +18,11 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
 
+    # Not stored: set by `accounts.services.compat` on the service an anonymous
+    # request names in compatibility mode, which then acts under the old app's
+    # contract (`accounts.roles.OLD_CONTRACT`) instead of its role.
+    acts_under_old_contract: bool = False
+
     @property
     def actor_id(self) -> str:
         """The id stored in Firestore as `reporterId`, `authorId`, `userId`.

@@ -12,7 +12,7 @@ has no `get_object`.
 from typing import Protocol
 
 from accounts.models import User
-from accounts.roles import Action, allows
+from accounts.roles import OLD_CONTRACT, Action, allows
 from issuetracker.errors import Forbidden, NotAuthenticated
 
 
@@ -47,6 +47,16 @@ def active_user(user: Actor | None) -> User | None:
     return None
 
 
+def rules_role(user: Actor | None) -> str:
+    """The row of the role matrix that applies to `user`: its role; the old
+    contract's for an anonymous caller in compatibility mode; "" (nothing
+    allowed) for anonymous or inactive callers."""
+    active = active_user(user)
+    if active is None:
+        return ""
+    return OLD_CONTRACT if active.acts_under_old_contract else active.role
+
+
 def user_can(
     user: Actor | None, action: Action, *, owner_id: str | None = None
 ) -> bool:
@@ -59,7 +69,7 @@ def user_can(
     if active is None:
         return False
     own = owner_id is not None and owner_id == active.actor_id
-    return allows(active.role, action, own=own)
+    return allows(rules_role(active), action, own=own)
 
 
 def require(user: Actor | None, action: Action, *, owner_id: str | None = None) -> None:

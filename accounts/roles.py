@@ -66,18 +66,44 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     },
 }  # fmt: skip
 
-# With EDIT over its OWN issues, a service may change only these fields.
-OWN_EDITABLE_FIELDS: dict[Role, frozenset[str]] = {
-    Role.SERVICE: frozenset({"status", "priority"}),
+# The Flask app's contract, for anonymous callers in compatibility mode
+# (ALLOW_ANONYMOUS_SERVICES): they read any issue, its comments and history,
+# create issues and comments, and change status and priority of any issue. Not a
+# role anyone holds: `accounts.policy.rules_role` gives it to such callers only.
+OLD_CONTRACT = "old-contract"
+OLD_CONTRACT_PERMISSIONS: dict[Action, Scope] = {
+    Action.READ: _A,
+    Action.CREATE: _A,
+    Action.EDIT: _A,
+    Action.CLOSE_OR_REOPEN: _A,
+    Action.DELETE: _N,
+    Action.MANAGE: _N,
+}
+
+# The fields a status change carries along with it.
+STATUS_FIELDS = frozenset({"status", "resolution", "duplicate_of"})
+
+# Roles whose EDIT grant covers only some fields: a service on its own issues,
+# the old contract on any issue. Other roles with EDIT change every field.
+EDITABLE_FIELD_LIMITS: dict[str, frozenset[str]] = {
+    Role.SERVICE: STATUS_FIELDS | {"priority"},
+    OLD_CONTRACT: STATUS_FIELDS | {"priority"},
 }
 
 
 def scope(role: Role | str, action: Action) -> Scope:
     """How far `role` may do `action`; unknown roles may do nothing."""
+    if role == OLD_CONTRACT:
+        return OLD_CONTRACT_PERMISSIONS[action]
     try:
         return PERMISSIONS[action][Role(role)]
     except ValueError:
         return Scope.NONE
+
+
+def editable_field_limit(role: Role | str) -> frozenset[str] | None:
+    """The only fields `role` may change where EDIT allows it; None for any."""
+    return EDITABLE_FIELD_LIMITS.get(str(role))
 
 
 def allows(role: Role | str, action: Action, *, own: bool = False) -> bool:

@@ -15,7 +15,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework import status as http
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
-from accounts.services.compat import actor_for_request
+from accounts.services.compat import actor_for_request, old_contract_assignee
 from issues import services
 from issues.domain import Page
 from issues.selectors import issues as selectors
@@ -121,20 +121,39 @@ class ApiView(ViewSet):
             return [IsStaffOrCompatService()]
         return list(super().get_permissions())
 
-    def actor(self, request: Request, claimed_id: str | None = None) -> Any:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """A method this endpoint lacks is 405 before anything else: whoever
+        calls, signed in or not, learns the method is wrong, not that they must
+        authenticate for it."""
+        if not hasattr(self, str(request.method).lower()):
+            raise exceptions.MethodNotAllowed(str(request.method))
+        super().initial(request, *args, **kwargs)
+
+    def actor(
+        self,
+        request: Request,
+        claimed_id: str | None = None,
+        *,
+        issue_id: str | None = None,
+    ) -> Any:
         """The caller, or in compatibility mode the service it names.
 
-        Only writes (rate-limited) create the service's user. A read naming an
-        unknown service acts as that service unsaved: it sees only the issues
-        reported under its id (those of the old app, say), a 404 for any other,
-        as a known service would; a 401 would break the old app's reads.
+        Only writes (rate-limited) create the service's user. An anonymous write
+        to an existing issue (`issue_id`) that names no one acts as the issue's
+        reporter, as the old app did.
         """
         claimed = claimed_id or request.headers.get("X-User-Id") or None
-        return actor_for_request(
-            user=request.user,
-            claimed_id=claimed,
-            create=request.method not in SAFE_METHODS,
-        )
+        write = request.method not in SAFE_METHODS
+        if claimed is None and issue_id is not None and write:
+            claimed = self._anonymous_reporter_of(request, issue_id)
+        return actor_for_request(user=request.user, claimed_id=claimed, create=write)
+
+    def _anonymous_reporter_of(self, request: Request, issue_id: str) -> str | None:
+        """For an anonymous caller, the reporter of the issue (read as one)."""
+        if request.user and request.user.is_authenticated:
+            return None
+        reader = actor_for_request(user=request.user, claimed_id=None, create=False)
+        return selectors.issue_get(actor=reader, issue_id=issue_id).reporter_id
 
     def page(
         self, request: Request, key: str, items: Any, cursor: str | None
@@ -280,6 +299,8 @@ class IssueViewSet(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         actor = self.actor(request, data.get("reporter_id"))
+        if actor.acts_under_old_contract and data.get("assignee_id"):
+            old_contract_assignee(assignee_id=data["assignee_id"])
         result = services.issue_report(actor=actor, data=body.new_issue())
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)
@@ -317,7 +338,7 @@ class IssueViewSet(ApiView):
         body.is_valid(raise_exception=True)
         expected = _if_match(request)
         result = services.issue_update(
-            actor=self.actor(request),
+            actor=self.actor(request, issue_id=issue_id),
             issue_id=issue_id,
             changes=body.changes(),
             expected_version=expected,
@@ -371,7 +392,7 @@ class CommentViewSet(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         comment = services.comment_add(
-            actor=self.actor(request, data.get("author_id")),
+            actor=self.actor(request, data.get("author_id"), issue_id=issue_id),
             issue_id=issue_id,
             content=data["content"],
         )
@@ -380,6 +401,8 @@ class CommentViewSet(ApiView):
 
 class ActivityViewSet(ApiView):
     """An issue's history."""
+
+    compat_actions = frozenset({"list"})
 
     @extend_schema(
         operation_id="issues_activities_list",

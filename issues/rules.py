@@ -9,7 +9,7 @@ are table-tested without Firestore or a database; the services call them.
 from collections.abc import Mapping
 from typing import Any
 
-from accounts.roles import OWN_EDITABLE_FIELDS, Action, Role, allows
+from accounts.roles import Action, Role, allows, editable_field_limit
 from issues.domain import EDITABLE_FIELDS, STATUS_MOVES, Issue, Status
 from issues.workflow import is_close_or_reopen
 from issuetracker.errors import Forbidden
@@ -33,15 +33,14 @@ def check_edit(
             "Your role may not close or reopen a resolved issue.",
             errors={"status": ["Your role may not close or reopen this issue."]},
         )
-    if allows(role, Action.EDIT):
-        return
     if allows(role, Action.EDIT, own=own):
-        allowed = OWN_EDITABLE_FIELDS.get(Role(role), frozenset())
-        refused = sorted(set(moved) - allowed)
-        if refused:
+        allowed = editable_field_limit(role)
+        refused = sorted(set(moved) - allowed) if allowed is not None else []
+        if allowed is not None and refused:
             raise Forbidden(
-                f"Your role may change only {', '.join(sorted(allowed))} of its own "
-                f"issues, not {', '.join(refused)}.",
+                f"Your role may change only {', '.join(sorted(allowed))} of "
+                f"{'any' if allows(role, Action.EDIT) else 'its own'} issues, "
+                f"not {', '.join(refused)}.",
                 errors={name: ["Not editable by your role."] for name in refused},
             )
         return

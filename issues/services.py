@@ -12,7 +12,7 @@ version and StoreUnavailable (503) when Firestore does not answer.
 from datetime import UTC, datetime
 from typing import Any
 
-from accounts.policy import Actor, require
+from accounts.policy import Actor, require, rules_role
 from accounts.roles import Action
 from issues import events, rules
 from issues.access import actor_id, visible
@@ -43,10 +43,6 @@ from issuetracker.errors import NotFound, PreconditionFailed
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _role(actor: Actor) -> str:
-    return str(getattr(actor, "role", ""))
 
 
 # --- issues ------------------------------------------------------------------------
@@ -102,13 +98,6 @@ def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
     return issue_report(actor=actor, data=data).issue
 
 
-def _rule_role(actor: Actor) -> str:
-    """The role the rules apply: none for anonymous or inactive callers."""
-    if not actor.is_authenticated or not getattr(actor, "is_active", False):
-        return ""
-    return _role(actor)
-
-
 def _owns(actor: Actor, issue: Issue) -> bool:
     return issue.reporter_id == actor_id(actor)
 
@@ -116,7 +105,7 @@ def _owns(actor: Actor, issue: Issue) -> bool:
 def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
     """Raise Forbidden unless the actor's role may make these changes to this
     issue (`rules.check_edit`)."""
-    rules.check_edit(_rule_role(actor), issue, moved, own=_owns(actor, issue))
+    rules.check_edit(rules_role(actor), issue, moved, own=_owns(actor, issue))
 
 
 def issue_update(
@@ -181,12 +170,12 @@ def issue_delete(*, actor: Actor, issue_id: str) -> None:
 
 def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
     """The statuses `actor` may move `issue` to now (for the portal's form)."""
-    return rules.status_moves(_rule_role(actor), issue, own=_owns(actor, issue))
+    return rules.status_moves(rules_role(actor), issue, own=_owns(actor, issue))
 
 
 def editable_fields(*, actor: Actor, issue: Issue) -> frozenset[str]:
     """The fields (domain names) `actor` may change on `issue`, status aside."""
-    return rules.editable_fields(_rule_role(actor), issue, own=_owns(actor, issue))
+    return rules.editable_fields(rules_role(actor), issue, own=_owns(actor, issue))
 
 
 # --- comments and history ------------------------------------------------------------

@@ -32,17 +32,20 @@ def service_display_name(service_id: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in words) or service_id
 
 
-def _service_id_check(service_id: str) -> None:
-    """InvalidInput for a malformed id; Forbidden for one that could be staff's."""
+def _service_id_check(service_id: str, *, field: str = "reporter_id") -> None:
+    """InvalidInput for a malformed id; Forbidden for one that could be staff's.
+
+    `field` names the input the id came from in the error.
+    """
     if not service_id or len(service_id) > SERVICE_ID_MAX_LENGTH:
         raise InvalidInput(
             f"A service id has 1 to {SERVICE_ID_MAX_LENGTH} characters.",
-            errors={"reporter_id": ["Give 1 to 100 characters."]},
+            errors={field: ["Give 1 to 100 characters."]},
         )
     if not _SERVICE_ID.match(service_id):
         raise InvalidInput(
             "A service id has letters, digits and @ . + - _ only.",
-            errors={"reporter_id": ["Letters, digits and @ . + - _ only."]},
+            errors={field: ["Letters, digits and @ . + - _ only."]},
         )
     if email_is_on_allowed_domain_or_below(service_id):
         raise Forbidden("Staff members must sign in; their id cannot name a service.")
@@ -61,13 +64,13 @@ def _usable_service(user: User) -> User:
     return user
 
 
-def service_user_for(*, service_id: str) -> User:
+def service_user_for(*, service_id: str, field: str = "reporter_id") -> User:
     """The active `service` user named `service_id`, created on first use.
 
     Refuses ids that could be a staff member: an e-mail on an allowed domain, or
     the name of any user whose role is not `service`.
     """
-    _service_id_check(service_id)
+    _service_id_check(service_id, field=field)
     try:
         user, created = User.objects.get_or_create(
             username=service_id,
@@ -106,24 +109,42 @@ def service_user_find(*, service_id: str) -> User:
     return _usable_service(user)
 
 
+def _old_contract(user: User) -> User:
+    user.acts_under_old_contract = True
+    return user
+
+
 def actor_for_request(
     *, user: Actor | None, claimed_id: str | None, create: bool = True
 ) -> User:
     """The user a request acts as.
 
-    An authenticated caller acts as itself, whatever id the body names. An
-    anonymous caller acts as the service it names, only while
-    ALLOW_ANONYMOUS_SERVICES is on; the service's user is created on first use
-    only with `create` (writes), and only looked up otherwise (reads).
+    An authenticated caller acts as itself, whatever id the body names, under its
+    role. An anonymous caller, only while ALLOW_ANONYMOUS_SERVICES is on, acts
+    under the old app's contract (`accounts.roles.OLD_CONTRACT`) as the service
+    it names; the service's user is created on first use only with `create`
+    (writes), and only looked up otherwise (reads). An anonymous read that names
+    no one reads as an unnamed caller; a write must name its actor.
     """
     if user is not None and user.is_authenticated:
         if not isinstance(user, User) or not user.is_active:
             raise NotAuthenticated("This account is deactivated.")
         return user
-    if settings.ALLOW_ANONYMOUS_SERVICES and claimed_id:
-        if create:
-            return service_user_for(service_id=claimed_id)
-        return service_user_find(service_id=claimed_id)
+    if settings.ALLOW_ANONYMOUS_SERVICES:
+        if claimed_id and create:
+            return _old_contract(service_user_for(service_id=claimed_id))
+        if claimed_id:
+            return _old_contract(service_user_find(service_id=claimed_id))
+        if not create:
+            return _old_contract(User(username="", role=Role.SERVICE))
     raise NotAuthenticated(
         "Authentication required: send `Authorization: Bearer <key>` or sign in."
     )
+
+
+def old_contract_assignee(*, assignee_id: str) -> None:
+    """Make sure an assignee an anonymous caller names exists, as the old app did:
+    a user with this exact id, or else a `service` user created for it (ids that
+    could be staff's refused)."""
+    if not User.objects.filter(username=assignee_id).exists():
+        service_user_for(service_id=assignee_id, field="assignee_id")

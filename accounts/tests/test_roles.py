@@ -3,12 +3,13 @@
 import pytest
 
 from accounts.roles import (
-    OWN_EDITABLE_FIELDS,
+    OLD_CONTRACT,
     PERMISSIONS,
     Action,
     Role,
     Scope,
     allows,
+    editable_field_limit,
     scope,
 )
 
@@ -67,6 +68,17 @@ def test_roles_accept_their_stored_strings():
     assert not allows("developer", Action.DELETE)
 
 
-def test_a_service_edits_only_status_and_priority_of_its_issues():
-    expected = {Role.SERVICE: frozenset({"status", "priority"})}
-    assert expected == OWN_EDITABLE_FIELDS
+def test_services_and_the_old_contract_edit_only_status_and_priority():
+    status_and_priority = frozenset(
+        {"status", "resolution", "duplicate_of", "priority"}
+    )
+    assert editable_field_limit(Role.SERVICE) == status_and_priority
+    assert editable_field_limit(OLD_CONTRACT) == status_and_priority
+    assert editable_field_limit(Role.DEVELOPER) is None
+
+
+def test_the_old_contract_reads_creates_and_changes_any_issue_but_never_deletes():
+    for action in (Action.READ, Action.CREATE, Action.EDIT, Action.CLOSE_OR_REOPEN):
+        assert allows(OLD_CONTRACT, action)
+    assert not allows(OLD_CONTRACT, Action.DELETE, own=True)
+    assert not allows(OLD_CONTRACT, Action.MANAGE, own=True)

@@ -82,8 +82,8 @@ def test_old_readme_flow_anonymously_in_compat_mode(api, settings):
     assert body(updated)["status"] == "in-progress"
     assert body(updated)["priority"] == "critical"
 
-    # Services see only their own issues: dev456 comments on the one it reported.
-    own = body(api.post(ISSUES, {**OLD_CREATE, "reporter_id": "dev456"}))
+    # As in the old README, dev456 comments on user123's issue.
+    own = issue
     comment = api.post(f"{ISSUES}/{own['id']}/comments", OLD_COMMENT)
     assert comment.status_code == 201
     assert body(comment)["content"] == "Fixed in commit abc123"
@@ -101,7 +101,6 @@ def test_old_readme_flow_anonymously_in_compat_mode(api, settings):
         "updatedAt",
     }
     assert body(listed)["next"] is None
-    problem(api.post(f"{ISSUES}/{issue['id']}/comments", OLD_COMMENT), 404)
 
 
 def test_patch_activity_names_the_x_user_id_service(api, settings, developer):
@@ -129,11 +128,38 @@ def test_compat_mode_off_refuses_anonymous_callers(api, settings):
     problem(api.patch(f"{ISSUES}/x", OLD_UPDATE, HTTP_X_USER_ID="user123"), 401)
 
 
-def test_anonymous_list_and_history_need_credentials_even_in_compat_mode(api, settings):
+def test_anonymous_list_and_delete_need_credentials_even_in_compat_mode(api, settings):
     settings.ALLOW_ANONYMOUS_SERVICES = True
     problem(api.get(ISSUES), 401)
-    problem(api.get(f"{ISSUES}/x/activities"), 401)
     problem(api.delete(f"{ISSUES}/x"), 401)
+
+
+def test_anonymous_callers_read_any_issue_and_its_history_in_compat_mode(
+    api, settings, developer, make_issue
+):
+    settings.ALLOW_ANONYMOUS_SERVICES = True
+    issue = make_issue(developer)
+    assert api.get(f"{ISSUES}/{issue.id}").status_code == 200
+    assert api.get(f"{ISSUES}/{issue.id}", HTTP_X_USER_ID="svc-a").status_code == 200
+    history = api.get(f"{ISSUES}/{issue.id}/activities")
+    assert [a["type"] for a in body(history)["activities"]] == ["created"]
+    problem(api.get(f"{ISSUES}/missing-issue"), 404)
+
+
+def test_anonymous_callers_change_only_status_and_priority(
+    api, settings, developer, make_issue
+):
+    settings.ALLOW_ANONYMOUS_SERVICES = True
+    issue = make_issue(developer)
+    changed = api.patch(
+        f"{ISSUES}/{issue.id}", {"priority": "low"}, HTTP_X_USER_ID="svc-a"
+    )
+    assert body(changed)["priority"] == "low"
+    refused = problem(
+        api.patch(f"{ISSUES}/{issue.id}", {"title": "New"}, HTTP_X_USER_ID="svc-a"),
+        403,
+    )
+    assert "title" in refused["errors"]
 
 
 def test_authenticated_caller_is_the_reporter_whatever_the_body_says(api, developer):

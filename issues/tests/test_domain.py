@@ -11,7 +11,7 @@ from itertools import product
 
 import pytest
 
-from accounts.roles import OWN_EDITABLE_FIELDS, Role
+from accounts.roles import EDITABLE_FIELD_LIMITS, Role
 from issues import rules
 from issues.domain import (
     EDITABLE_FIELDS,
@@ -69,7 +69,7 @@ def test_editable_fields_are_the_fields_a_change_can_set():
     assert set(EDITABLE_FIELDS) == {f.name for f in fields(IssueChanges)}
     assert set(ACTIVITY_FIELD_NAMES) == set(EDITABLE_FIELDS)
     assert ACTIVITY_FIELD_NAMES["assignee_id"] == "assigneeId"
-    for allowed in OWN_EDITABLE_FIELDS.values():
+    for allowed in EDITABLE_FIELD_LIMITS.values():
         assert allowed <= set(EDITABLE_FIELDS)
 
 

@@ -20,6 +20,13 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
+def test_deploy_check_warns_while_anonymous_services_are_allowed():
+    env = {**PRODUCTION_ENV, "ALLOW_ANONYMOUS_SERVICES": "true"}
+    result = run_manage("check", "--deploy", env=env)
+    assert "accounts.W001" in result.stderr + result.stdout
+    assert "not authenticated" in result.stderr + result.stdout
+
+
 def test_production_turns_debug_off_even_when_asked():
     script = "from django.conf import settings; print(settings.DEBUG)"
     result = run_manage(

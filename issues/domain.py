@@ -83,6 +83,9 @@ TAG_MAX = 50
 TAGS_MAX = 20
 COMMENT_MAX = 5_000
 FINGERPRINT_MAX = 200
+# An issue id a caller may choose: 20-40 URL-safe characters (a Firestore
+# auto-id has 20); `__...__` ids are Firestore's own and refused.
+CLIENT_ID_PATTERN: Final = r"^(?!__.*__$)[A-Za-z0-9_-]{20,40}$"
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
 
@@ -158,6 +161,9 @@ class Issue:
     comment_count: int = 0
     watcher_ids: tuple[str, ...] = ()
     version: int = 0
+    # The caller-chosen ids of the latest reports this issue absorbed, so a retry
+    # of one of them is recognised as a replay (`workflow.REPORT_IDS_KEPT`).
+    report_ids: tuple[str, ...] = ()
 
     @property
     def search_words(self) -> list[str]:
@@ -176,12 +182,14 @@ class NewIssue:
     assignee_id: str | None = None
     tags: tuple[str, ...] = ()
     fingerprint: str | None = None
+    # Chosen by the caller (CLIENT_ID pattern) so a retried create is a replay.
+    id: str | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> "NewIssue":
         """The NewIssue of validated input: `title`, `description`, optional
-        `type`, `priority`, `assignee_id`, `tags`, `fingerprint` (other keys, such
-        as the API's `reporter_id`, are not the issue's and are ignored).
+        `type`, `priority`, `assignee_id`, `tags`, `fingerprint`, `id` (other
+        keys, such as the API's `reporter_id`, are not the issue's and are ignored).
 
         Blank assignee and fingerprint mean none; tags are normalized.
         """
@@ -193,6 +201,7 @@ class NewIssue:
             assignee_id=data.get("assignee_id") or None,
             tags=normalize_tags(data.get("tags") or ()),
             fingerprint=data.get("fingerprint") or None,
+            id=data.get("id") or None,
         )
 
 
@@ -336,10 +345,15 @@ class IssueCounts:
 @dataclass(frozen=True)
 class CreateResult:
     """What a report did: the issue it created, or (`created` False) the reporter's
-    unresolved issue with the same fingerprint that absorbed it as an occurrence."""
+    unresolved issue with the same fingerprint that absorbed it as an occurrence.
+
+    `replayed`: the report repeated an id already handled, so nothing was written
+    and `issue` is what that first report made or joined.
+    """
 
     issue: Issue
     created: bool
+    replayed: bool = False
 
 
 @dataclass(frozen=True)

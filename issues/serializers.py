@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from issues.domain import (
     ACTOR_ID_MAX,
+    CLIENT_ID_PATTERN,
     COMMENT_MAX,
     DESCRIPTION_MAX,
     FINGERPRINT_MAX,
@@ -110,6 +111,20 @@ class IssueCreateInput(StrictInput):
             "A stable id of the failure (e.g. exception type and location). While "
             "the reporter has an open or in-progress issue with it, reports count "
             "as occurrences of that issue (200) instead of creating one (201)."
+        ),
+    )
+
+    id = serializers.RegexField(
+        CLIENT_ID_PATTERN,
+        required=False,
+        error_messages={
+            "invalid": "Give 20 to 40 letters, digits, _ or - (not __...__)."
+        },
+        help_text=(
+            "An id the caller chooses (20-40 of A-Z a-z 0-9 _ -), so a retry is "
+            "safe: the same id again from the same caller, with the same title, "
+            "answers 200 with the stored issue and writes nothing; from another "
+            "caller or with another title it is 409."
         ),
     )
 

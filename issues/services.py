@@ -29,16 +29,17 @@ from issues.domain import (
     UpdateResult,
 )
 from issues.events import EventKind, IssueEvent
-from issues.store import get_issue_repository
+from issues.store import IssueExists, get_issue_repository
 from issues.store.backfill import BackfillReport
 from issues.workflow import (
     absorbs,
     apply_changes,
     changed_fields,
+    is_replay,
     new_issue,
     record_occurrence,
 )
-from issuetracker.errors import NotFound, PreconditionFailed
+from issuetracker.errors import Conflict, NotFound, PreconditionFailed
 
 
 def _now() -> datetime:
@@ -59,29 +60,55 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     resolved or closed issue absorbs nothing: the report is a regression and
     creates a new issue, which absorbs the later ones. Concurrent reports with
     one fingerprint end as one issue (see `add_or_absorb`).
+
+    With an id the caller chose (`data.id`), a retry is safe: the same id again
+    from the same reporter with the same title is a replay (nothing written, the
+    stored issue returned, `replayed`); the id of another's report, or of one
+    with another title, is a Conflict (409).
     """
     require(actor, Action.CREATE)
     repo = get_issue_repository()
     now = _now()
     reporter_id = actor_id(actor)
-    issue = new_issue(data, issue_id=repo.new_id(), reporter_id=reporter_id, now=now)
+    issue_id = data.id or repo.new_id()
+    issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
     activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
     fingerprint = issue.fingerprint
-    if fingerprint is None:
-        result = CreateResult(
-            issue=repo.add(issue=issue, activity=activity), created=True
-        )
-        _published(result, reporter_id)
-        return result
 
     def absorb(current: Issue) -> Issue | None:
-        if not absorbs(current, reporter_id=reporter_id, fingerprint=fingerprint):
+        if fingerprint is None or not absorbs(
+            current, reporter_id=reporter_id, fingerprint=fingerprint
+        ):
             return None
-        return record_occurrence(current, now=now)
+        return record_occurrence(current, now=now, report_id=data.id)
 
-    result = repo.add_or_absorb(issue=issue, activity=activity, absorb=absorb)
-    _published(result, reporter_id)
+    try:
+        if fingerprint is None:
+            result = CreateResult(
+                issue=repo.add(issue=issue, activity=activity), created=True
+            )
+        else:
+            result = repo.add_or_absorb(
+                issue=issue,
+                activity=activity,
+                absorb=absorb,
+                chosen_id=data.id is not None,
+            )
+    except IssueExists as taken:
+        return _replay(taken.stored, reporter_id=reporter_id, title=issue.title)
+    if not result.replayed:
+        _published(result, reporter_id)
     return result
+
+
+def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:
+    """The answer to a create whose chosen id is taken by `stored`."""
+    if not is_replay(stored, reporter_id=reporter_id, title=title):
+        raise Conflict(
+            f"Issue id {stored.id} belongs to another report; choose another id.",
+            errors={"id": ["Taken by another report."]},
+        )
+    return CreateResult(issue=stored, created=False, replayed=True)
 
 
 def _published(result: CreateResult, reporter_id: str) -> None:

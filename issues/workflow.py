@@ -27,6 +27,10 @@ from issues.domain import (
 )
 from issuetracker.errors import Conflict
 
+# How many caller-chosen ids of absorbed reports an issue keeps: a retry comes
+# within seconds, while the latest reports are still among these.
+REPORT_IDS_KEPT: Final = 20
+
 
 def check_status_move(old: Status, new: Status) -> None:
     """Refuse a status move DESIGN.md does not allow (409)."""
@@ -158,8 +162,11 @@ def absorbs(issue: Issue, *, reporter_id: str, fingerprint: str) -> bool:
     )
 
 
-def record_occurrence(issue: Issue, *, now: datetime) -> Issue:
-    """`issue` after one more report: occurrence count + 1, last seen `now`.
+def record_occurrence(
+    issue: Issue, *, now: datetime, report_id: str | None = None
+) -> Issue:
+    """`issue` after one more report: occurrence count + 1, last seen `now`, and
+    the report's caller-chosen id (if any) among the last REPORT_IDS_KEPT.
 
     An occurrence is not an edit: `updatedAt` and `version` stay, so a crash loop
     neither floats the issue to the top of "recently updated" nor makes a
@@ -167,6 +174,18 @@ def record_occurrence(issue: Issue, *, now: datetime) -> Issue:
     concurrent reports commit out of order.
     """
     last_seen = max(issue.last_seen_at, now) if issue.last_seen_at else now
+    report_ids = issue.report_ids
+    if report_id is not None:
+        report_ids = (*report_ids, report_id)[-REPORT_IDS_KEPT:]
     return replace(
-        issue, occurrence_count=issue.occurrence_count + 1, last_seen_at=last_seen
+        issue,
+        occurrence_count=issue.occurrence_count + 1,
+        last_seen_at=last_seen,
+        report_ids=report_ids,
     )
+
+
+def is_replay(stored: Issue, *, reporter_id: str, title: str) -> bool:
+    """Whether a create that chose the id of `stored` repeats the report that made
+    it (same reporter, same title) rather than claiming another's id."""
+    return stored.reporter_id == reporter_id and stored.title == title

@@ -30,6 +30,16 @@ from issues.domain import (
 )
 from issues.store.backfill import BackfillReport
 
+
+class IssueExists(Exception):
+    """A new issue's id is taken: `stored` is the issue that has it. Nothing of
+    the new issue was written."""
+
+    def __init__(self, stored: Issue) -> None:
+        super().__init__(f"Issue {stored.id} exists.")
+        self.stored = stored
+
+
 Mutation = Callable[[Issue], UpdateResult]
 # Given the issue a fingerprint lock names, the issue after absorbing one more
 # report, or None when it does not absorb it (a new issue is created instead).
@@ -43,14 +53,22 @@ class IssueRepository(Protocol):
         """A fresh issue id."""
 
     def add(self, *, issue: Issue, activity: Activity) -> Issue:
-        """Store a new issue and its `created` activity together."""
+        """Store a new issue and its `created` activity together; IssueExists
+        when its id is taken."""
 
     def add_or_absorb(
-        self, *, issue: Issue, activity: Activity, absorb: Absorption
+        self,
+        *,
+        issue: Issue,
+        activity: Activity,
+        absorb: Absorption,
+        chosen_id: bool = False,
     ) -> CreateResult:
         """Atomically: let the issue holding `issue`'s reporter and fingerprint
         absorb it (by the pure `absorb`), or store `issue` as `add` does and make
-        it the one holding them."""
+        it the one holding them. With `chosen_id` (the caller chose `issue.id`):
+        IssueExists when that id is taken, and a replay (nothing written) when
+        the holder already absorbed a report with that id."""
 
     def get(self, issue_id: str) -> Issue | None:
         """The issue, or None when there is none."""

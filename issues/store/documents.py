@@ -54,6 +54,7 @@ CREATED, UPDATED, RESOLVED = "createdAt", "updatedAt", "resolvedAt"
 FINGERPRINT, OCCURRENCES = "fingerprint", "occurrenceCount"
 FIRST_SEEN, LAST_SEEN = "firstSeenAt", "lastSeenAt"
 COMMENT_COUNT, WATCHERS, VERSION = "commentCount", "watcherIds", "version"
+REPORT_IDS = "reportIds"
 # Added for queries: the normalized search words and a sortable priority.
 SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
 # Comment and activity document fields.
@@ -202,6 +203,7 @@ def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
         comment_count=_int(data, COMMENT_COUNT, 0),
         watcher_ids=_texts(data, WATCHERS),
         version=_int(data, VERSION, 0),
+        report_ids=_texts(data, REPORT_IDS),
     )
 
 

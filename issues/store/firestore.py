@@ -26,7 +26,7 @@ from issues.domain import (
     Page,
     UpdateResult,
 )
-from issues.store import Absorption, Mutation
+from issues.store import Absorption, IssueExists, Mutation
 from issues.store.backfill import BackfillReport, backfill_issues, rebuild_counts
 from issues.store.counters import (
     ISSUE_COUNTS,
@@ -52,6 +52,7 @@ from issues.store.documents import (
     LAST_SEEN,
     OCCURRENCES,
     PRIORITY_RANK,
+    REPORT_IDS,
     REPORTER,
     SEARCH_WORDS,
     UPDATED,
@@ -127,12 +128,22 @@ class FirestoreIssueRepository:
         add_moves(
             batch, random_shard(self.counter_shards), counter_moves(None, document)
         )
-        with store_errors("creating an issue"):
-            batch.commit(**call_options())
+        try:
+            with store_errors("creating an issue"):
+                batch.commit(**call_options())
+        except google_exceptions.AlreadyExists:
+            # The precondition failed, so the batch wrote nothing; the id may be
+            # this very report's, committed by an earlier attempt or request.
+            raise IssueExists(read_issue(ref.get(**call_options()))) from None
         return issue
 
     def add_or_absorb(
-        self, *, issue: Issue, activity: Activity, absorb: Absorption
+        self,
+        *,
+        issue: Issue,
+        activity: Activity,
+        absorb: Absorption,
+        chosen_id: bool = False,
     ) -> CreateResult:
         """A transaction on the fingerprint lock of `issue`'s reporter and
         fingerprint: read the lock and the issue it names; if `absorb` takes the
@@ -161,24 +172,30 @@ class FirestoreIssueRepository:
 
         @firestore.transactional
         def run(transaction: Transaction) -> CreateResult:
+            if chosen_id:
+                taken = new_ref.get(transaction=transaction, **call_options())
+                if taken.exists:
+                    raise IssueExists(read_issue(taken))
             held = lock_ref.get(transaction=transaction, **call_options())
             holder = self._lock_holder(transaction, held)
+            if chosen_id and holder is not None and issue.id in holder[1].report_ids:
+                return CreateResult(issue=holder[1], created=False, replayed=True)
             absorbed = absorb(holder[1]) if holder is not None else None
             if holder is not None and absorbed is not None:
                 snapshot, current = holder
                 stored = (snapshot.to_dict() or {}).get(OCCURRENCES)
                 step = absorbed.occurrence_count - current.occurrence_count
-                transaction.update(
-                    snapshot.reference,
-                    {
-                        # The transaction holds the read, so Increment adds to
-                        # the count read; a document lacking it gets the whole.
-                        OCCURRENCES: firestore.Increment(step)
-                        if isinstance(stored, int)
-                        else absorbed.occurrence_count,
-                        LAST_SEEN: absorbed.last_seen_at,
-                    },
-                )
+                occurrence: dict[str, Any] = {
+                    # The transaction holds the read, so Increment adds to the
+                    # count read; a document lacking it gets the whole.
+                    OCCURRENCES: firestore.Increment(step)
+                    if isinstance(stored, int)
+                    else absorbed.occurrence_count,
+                    LAST_SEEN: absorbed.last_seen_at,
+                }
+                if absorbed.report_ids != current.report_ids:
+                    occurrence[REPORT_IDS] = list(absorbed.report_ids)
+                transaction.update(snapshot.reference, occurrence)
                 return CreateResult(issue=absorbed, created=False)
             transaction.create(new_ref, document)
             transaction.set(

@@ -424,16 +424,17 @@ class IssueTrackerClient:
         """Queue a status change of `issue_id`, behind whatever was queued before.
 
         `status` is one of open, in-progress (or in_progress), resolved,
-        closed; `resolution` is sent only when given. Without a key the
+        closed; `resolution` (fixed, duplicate, wont-fix, cannot-reproduce) is
+        sent only when given. Without a key the
         service id (else the issue's reporter from log_issue) is sent as
         `X-User-Id`. False when dropped; never raises.
         """
         try:
             target = reports.issue_id_of(issue_id)
             body = {"status": reports.status_of(status)}
-            text = reports.optional_text_of(resolution, reports.RESOLUTION_MAX)
-            if text is not None:
-                body["resolution"] = text
+            chosen = reports.resolution_of(resolution)
+            if chosen is not None:
+                body["resolution"] = chosen
             user = self._service_id or self._creator(target)
             if user is None and self._nameless("update_issue_status"):
                 return False

@@ -25,12 +25,12 @@ FINGERPRINT_MAX = 200
 COMMENT_MAX = 5_000
 ACTOR_ID_MAX = 100  # reporter_id, assignee_id, author_id
 COMPONENT_MAX = 100
-RESOLUTION_MAX = 5_000
 ISSUE_ID_MAX = 128
 
 ISSUE_TYPES = ("bug", "feature", "task", "enhancement")
 PRIORITIES = ("low", "medium", "high", "critical")
 STATUSES = ("open", "in-progress", "resolved", "closed")
+RESOLUTIONS = ("fixed", "duplicate", "wont-fix", "cannot-reproduce")
 
 _ELLIPSIS = "…"
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
@@ -161,6 +161,18 @@ def status_of(value: object) -> str:
     return text
 
 
+def resolution_of(value: object) -> str | None:
+    """None, or one of RESOLUTIONS (case, `_` and spaces forgiven), else
+    BadArgument."""
+    if value is None:
+        return None
+    text = _one_line(getattr(value, "value", value)).lower()
+    text = text.replace("_", "-").replace(" ", "-").replace("wontfix", "wont-fix")
+    if text not in RESOLUTIONS:
+        raise BadArgument(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    return text
+
+
 def comment_of(value: object) -> str:
     """1-5,000 characters (a longer text keeps its start and end); blank is refused."""
     text = _cut_middle(_text(value).strip(), COMMENT_MAX)
@@ -174,13 +186,6 @@ def line_of(value: object, limit: int) -> str | None:
     if value is None:
         return None
     return _cut(_one_line(value), limit) or None
-
-
-def optional_text_of(value: object, limit: int) -> str | None:
-    """`value` cut to `limit` characters; None for None or blank."""
-    if value is None:
-        return None
-    return _cut_middle(_text(value).strip(), limit) or None
 
 
 def issue_body(

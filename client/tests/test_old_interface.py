@@ -147,7 +147,7 @@ def test_follow_ups_arrive_in_call_order_after_their_create(tracker, make_client
     assert client.add_comment(issue_id=first, content="Fixed in commit abc123")
     assert client.update_issue_status(issue_id=first, status="resolved")
     second = client.log_issue("Second", "y")
-    assert client.update_issue_status(second, "in_progress", resolution="Looking")
+    assert client.update_issue_status(second, "resolved", resolution="Wont Fix")
     assert client.add_comment(second, "Me too", author_id="other-service")
 
     assert client.flush(3.0)
@@ -165,7 +165,7 @@ def test_follow_ups_arrive_in_call_order_after_their_create(tracker, make_client
         "author_id": "workflow-consumer",
     }
     assert seen[2].body == {"status": "resolved"}
-    assert seen[4].body == {"status": "in-progress", "resolution": "Looking"}
+    assert seen[4].body == {"status": "resolved", "resolution": "wont-fix"}
     assert seen[5].body["author_id"] == "other-service"
     for follow_up in seen[1:3] + seen[4:]:
         assert follow_up.headers["X-User-Id"] == "workflow-consumer"
@@ -395,3 +395,18 @@ def test_close_flushes_what_is_queued(tracker, make_client):
     assert client.add_comment(issue_id, "after close") is False
     assert CLIENT_ID.fullmatch(client.log_issue("after close", "x"))
     assert client.stats.dropped == 2
+
+
+def test_a_resolution_outside_the_trackers_is_dropped_not_sent(tracker, make_client):
+    client = make_client(tracker.url, None, service_id="workflow-consumer")
+    issue_id = client.log_issue("First", "x")
+
+    assert not client.update_issue_status(issue_id, "closed", resolution="Looking")
+    assert client.update_issue_status(issue_id, "in_progress")
+
+    assert client.flush(3.0)
+    assert [seen.body.get("status") for seen in tracker.wait_for(2)] == [
+        None,
+        "in-progress",
+    ]
+    assert client.stats.dropped == 1

@@ -66,9 +66,10 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     },
 }  # fmt: skip
 
-# With EDIT over its OWN issues, a service may change only these fields.
+# With EDIT over its OWN issues, a service may change only these fields (the
+# resolution and the issue it duplicates go with the status).
 OWN_EDITABLE_FIELDS: dict[Role, frozenset[str]] = {
-    Role.SERVICE: frozenset({"status", "priority"}),
+    Role.SERVICE: frozenset({"status", "resolution", "duplicate_of", "priority"}),
 }
 
 

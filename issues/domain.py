@@ -46,6 +46,15 @@ class IssueType(StrEnum):
     ENHANCEMENT = "enhancement"
 
 
+class Resolution(StrEnum):
+    """Why an issue was resolved or closed; none while it is open or in progress."""
+
+    FIXED = "fixed"
+    DUPLICATE = "duplicate"  # of the issue `duplicate_of` names
+    WONT_FIX = "wont-fix"
+    CANNOT_REPRODUCE = "cannot-reproduce"
+
+
 class ActivityType(StrEnum):
     """What an activity records."""
 
@@ -68,10 +77,14 @@ class Sort(StrEnum):
 # Not yet resolved: an issue in one of these absorbs new reports with its fingerprint.
 ACTIVE_STATUSES: Final = frozenset({Status.OPEN, Status.IN_PROGRESS})
 
-# open -> in-progress -> resolved -> closed; resolved or closed -> open (reopen).
+# Resolved or closed: an issue in one of these has a resolution.
+DONE_STATUSES: Final = frozenset({Status.RESOLVED, Status.CLOSED})
+
+# open <-> in-progress; open or in-progress -> resolved; open, in-progress or
+# resolved -> closed; resolved or closed -> open (reopen).
 STATUS_MOVES: Final[Mapping[Status, frozenset[Status]]] = {
-    Status.OPEN: frozenset({Status.IN_PROGRESS}),
-    Status.IN_PROGRESS: frozenset({Status.RESOLVED}),
+    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
     Status.RESOLVED: frozenset({Status.CLOSED, Status.OPEN}),
     Status.CLOSED: frozenset({Status.OPEN}),
 }
@@ -83,6 +96,7 @@ TAG_MAX = 50
 TAGS_MAX = 20
 COMMENT_MAX = 5_000
 FINGERPRINT_MAX = 200
+COMPONENT_MAX = 100
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
 
@@ -91,9 +105,12 @@ PAGE_MAX = 100
 # this. Which of them a role may change is `issues.rules`' business.
 EDITABLE_FIELDS: Final[tuple[str, ...]] = (
     "status",
+    "resolution",
+    "duplicate_of",
     "assignee_id",
     "priority",
     "type",
+    "component",
     "tags",
     "title",
     "description",
@@ -158,6 +175,9 @@ class Issue:
     comment_count: int = 0
     watcher_ids: tuple[str, ...] = ()
     version: int = 0
+    resolution: Resolution | None = None
+    duplicate_of: str | None = None
+    component: str | None = None
 
     @property
     def search_words(self) -> list[str]:
@@ -176,14 +196,16 @@ class NewIssue:
     assignee_id: str | None = None
     tags: tuple[str, ...] = ()
     fingerprint: str | None = None
+    component: str | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> "NewIssue":
         """The NewIssue of validated input: `title`, `description`, optional
-        `type`, `priority`, `assignee_id`, `tags`, `fingerprint` (other keys, such
-        as the API's `reporter_id`, are not the issue's and are ignored).
+        `type`, `priority`, `assignee_id`, `tags`, `fingerprint`, `component`
+        (other keys, such as the API's `reporter_id` or `status`, are not the
+        issue's and are ignored).
 
-        Blank assignee and fingerprint mean none; tags are normalized.
+        Blank assignee, fingerprint and component mean none; tags are normalized.
         """
         return cls(
             title=data["title"],
@@ -193,7 +215,13 @@ class NewIssue:
             assignee_id=data.get("assignee_id") or None,
             tags=normalize_tags(data.get("tags") or ()),
             fingerprint=data.get("fingerprint") or None,
+            component=optional_text(data.get("component")),
         )
+
+
+def optional_text(value: str | None) -> str | None:
+    """Trimmed text, or None for none or blanks."""
+    return (value or "").strip() or None
 
 
 def _same(value: Any) -> Any:
@@ -214,15 +242,19 @@ UNSET: Final = _Unset.UNSET
 class IssueChanges:
     """A partial update: fields left UNSET stay as they are.
 
-    `assignee_id=None` unassigns; the other fields cannot be cleared.
+    `assignee_id=None` unassigns and `component=None` clears the component;
+    `resolution` and `duplicate_of` go with a status (see `issues.workflow`).
     """
 
     title: str | _Unset = UNSET
     description: str | _Unset = UNSET
     status: Status | _Unset = UNSET
+    resolution: Resolution | _Unset = UNSET
+    duplicate_of: str | _Unset = UNSET
     priority: Priority | _Unset = UNSET
     type: IssueType | _Unset = UNSET
     assignee_id: str | _Unset | None = UNSET
+    component: str | _Unset | None = UNSET
     tags: tuple[str, ...] | _Unset = UNSET
 
     @classmethod
@@ -230,10 +262,13 @@ class IssueChanges:
         """The IssueChanges of validated input: each key of EDITABLE_FIELDS present
         sets that field, absent ones stay UNSET (other keys are ignored).
 
-        A blank or null `assignee_id` unassigns.
+        A blank or null `assignee_id` unassigns; `component` likewise clears.
         """
         converters: Mapping[str, Any] = {
             "status": Status,
+            "resolution": Resolution,
+            "duplicate_of": str.strip,
+            "component": optional_text,
             "priority": Priority,
             "type": IssueType,
             "assignee_id": lambda value: value or None,
@@ -270,6 +305,7 @@ class IssueFilters:
     assignee_id: str | None = None
     reporter_id: str | None = None
     tag: str | None = None
+    component: str | None = None
     words: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -278,7 +314,7 @@ class IssueFilters:
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, me: str) -> "IssueFilters":
         """The IssueFilters of validated input: `status`, `priority`, `type`,
-        `assignee`, `reporter`, `tag`, `q` (search text), `created_after`,
+        `assignee`, `reporter`, `tag`, `component`, `q` (search text), `created_after`,
         `created_before`, `sort`; absent or blank ones filter nothing, other keys
         (`limit`, `cursor`) are ignored.
 
@@ -302,6 +338,7 @@ class IssueFilters:
             assignee_id=person(data.get("assignee")),
             reporter_id=person(data.get("reporter")),
             tag=data.get("tag") or None,
+            component=optional_text(data.get("component")),
             words=query_words(data.get("q") or ""),
             created_after=data.get("created_after"),
             created_before=data.get("created_before"),

@@ -68,5 +68,7 @@ def test_roles_accept_their_stored_strings():
 
 
 def test_a_service_edits_only_status_and_priority_of_its_issues():
-    expected = {Role.SERVICE: frozenset({"status", "priority"})}
+    expected = {
+        Role.SERVICE: frozenset({"status", "resolution", "duplicate_of", "priority"})
+    }
     assert expected == OWN_EDITABLE_FIELDS

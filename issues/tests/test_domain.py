@@ -280,7 +280,8 @@ def test_edit_check_for_each_role_and_status_move(role, own, old, new):
     ("role", "own", "status"), list(product(ROLES, [True, False], Status))
 )
 def test_status_moves_lists_the_allowed_moves_in_order(role, own, status):
-    expected = sorted(status_moves_allowed(role, own=own, status=status))
+    allowed = status_moves_allowed(role, own=own, status=status)
+    expected = [new for new in Status if new in allowed]
     assert rules.status_moves(role, issue(status), own=own) == expected
 
 

@@ -597,6 +597,7 @@ def full_edit(issue: Issue, **changes: Any) -> dict[str, Any]:
         "type": issue.type.value,
         "priority": issue.priority.value,
         "assignee_id": issue.assignee_id or "",
+        "component": issue.component or "",
         "tags": ", ".join(issue.tags),
     }
     fields.update(changes)

@@ -36,6 +36,7 @@ from issues.serializers import (
     CommentOutput,
     CommentPageOutput,
     IssueCreateInput,
+    IssueDetailOutput,
     IssueListQuery,
     IssueOutput,
     IssuePageOutput,
@@ -256,7 +257,8 @@ class IssueViewSet(ApiView):
         description=(
             "The caller is the reporter. Anonymous callers in compatibility mode "
             "name the reporting service with `reporter_id`. Defaults: type `task`, "
-            "priority `medium`; status is `open`.\n\n"
+            "priority `medium`; status is `open` (`status` may be sent only as "
+            "`open`).\n\n"
             "With a `fingerprint`, a report whose reporter already has an `open` or "
             "`in-progress` issue with that fingerprint creates nothing: that issue's "
             "`occurrenceCount` goes up by one and its `lastSeenAt` moves (the other "
@@ -308,22 +310,30 @@ class IssueViewSet(ApiView):
     @extend_schema(
         operation_id="issues_retrieve",
         summary="Read an issue",
+        description="With `duplicates`: the ids of issues marked as its duplicates.",
         parameters=[ISSUE_ID, X_USER_ID, ETAG],
-        responses={(200, JSON): IssueOutput, **problems(404)},
+        responses={(200, JSON): IssueDetailOutput, **problems(404)},
     )
     def retrieve(self, request: Request, issue_id: str) -> Response:
-        """One issue, with its version as ETag."""
-        issue = selectors.issue_get(actor=self.actor(request), issue_id=issue_id)
-        return _issue_response(issue)
+        """One issue and its duplicates' ids, with its version as ETag."""
+        actor = self.actor(request)
+        issue = selectors.issue_get(actor=actor, issue_id=issue_id)
+        duplicates = selectors.issue_duplicates(actor=actor, issue=issue)
+        output = IssueDetailOutput(issue, context={"duplicates": duplicates})
+        return Response(output.data, headers={"ETag": _etag(issue.version)})
 
     @extend_schema(
         operation_id="issues_partial_update",
         summary="Change an issue",
         description=(
             "Partial update in one transaction; one activity records every field's "
-            "old and new value. Status moves: open -> in-progress -> resolved -> "
-            "closed, resolved/closed -> open. Send `If-Match` with the ETag read "
-            "to refuse (412) a change based on a stale version."
+            "old and new value. Status moves: open <-> in-progress; open or "
+            "in-progress -> resolved; open, in-progress or resolved -> closed; "
+            "resolved or closed -> open (reopen). Resolving or closing takes a "
+            "`resolution` (default `fixed`; closing a resolved issue keeps its "
+            "own), and for `duplicate` the `duplicate_of` issue id; reopening "
+            "clears both. Send `If-Match` with the ETag read to refuse (412) a "
+            "change based on a stale version."
         ),
         parameters=[ISSUE_ID, IF_MATCH, X_USER_ID, ETAG],
         request={JSON: IssueUpdateInput},

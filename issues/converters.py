@@ -13,6 +13,13 @@ import re
 _RESERVED = re.compile(r"__.*__")
 
 
+def is_issue_id(value: str) -> bool:
+    """Whether `value` can be an issue id (what the converter accepts)."""
+    return bool(
+        re.fullmatch(IssueIdConverter.regex, value) and not _RESERVED.fullmatch(value)
+    )
+
+
 class IssueIdConverter:
     """An issue id in a URL path: `[A-Za-z0-9_-]{1,128}`, not `__.*__`."""
 

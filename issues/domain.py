@@ -46,6 +46,15 @@ class IssueType(StrEnum):
     ENHANCEMENT = "enhancement"
 
 
+class Resolution(StrEnum):
+    """Why an issue was resolved or closed; none while it is open or in progress."""
+
+    FIXED = "fixed"
+    DUPLICATE = "duplicate"  # of the issue `duplicate_of` names
+    WONT_FIX = "wont-fix"
+    CANNOT_REPRODUCE = "cannot-reproduce"
+
+
 class ActivityType(StrEnum):
     """What an activity records."""
 
@@ -68,10 +77,14 @@ class Sort(StrEnum):
 # Not yet resolved: an issue in one of these absorbs new reports with its fingerprint.
 ACTIVE_STATUSES: Final = frozenset({Status.OPEN, Status.IN_PROGRESS})
 
-# open -> in-progress -> resolved -> closed; resolved or closed -> open (reopen).
+# Resolved or closed: an issue in one of these has a resolution.
+DONE_STATUSES: Final = frozenset({Status.RESOLVED, Status.CLOSED})
+
+# open <-> in-progress; open or in-progress -> resolved; open, in-progress or
+# resolved -> closed; resolved or closed -> open (reopen).
 STATUS_MOVES: Final[Mapping[Status, frozenset[Status]]] = {
-    Status.OPEN: frozenset({Status.IN_PROGRESS}),
-    Status.IN_PROGRESS: frozenset({Status.RESOLVED}),
+    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
     Status.RESOLVED: frozenset({Status.CLOSED, Status.OPEN}),
     Status.CLOSED: frozenset({Status.OPEN}),
 }
@@ -86,6 +99,7 @@ FINGERPRINT_MAX = 200
 # An issue id a caller may choose: 20-40 URL-safe characters (a Firestore
 # auto-id has 20); `__...__` ids are Firestore's own and refused.
 CLIENT_ID_PATTERN: Final = r"^(?!__.*__$)[A-Za-z0-9_-]{20,40}$"
+COMPONENT_MAX = 100
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
 
@@ -94,9 +108,12 @@ PAGE_MAX = 100
 # this. Which of them a role may change is `issues.rules`' business.
 EDITABLE_FIELDS: Final[tuple[str, ...]] = (
     "status",
+    "resolution",
+    "duplicate_of",
     "assignee_id",
     "priority",
     "type",
+    "component",
     "tags",
     "title",
     "description",
@@ -164,6 +181,9 @@ class Issue:
     # The caller-chosen ids of the latest reports this issue absorbed, so a retry
     # of one of them is recognised as a replay (`workflow.REPORT_IDS_KEPT`).
     report_ids: tuple[str, ...] = ()
+    resolution: Resolution | None = None
+    duplicate_of: str | None = None
+    component: str | None = None
 
     @property
     def search_words(self) -> list[str]:
@@ -184,14 +204,16 @@ class NewIssue:
     fingerprint: str | None = None
     # Chosen by the caller (CLIENT_ID pattern) so a retried create is a replay.
     id: str | None = None
+    component: str | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> "NewIssue":
         """The NewIssue of validated input: `title`, `description`, optional
-        `type`, `priority`, `assignee_id`, `tags`, `fingerprint`, `id` (other
-        keys, such as the API's `reporter_id`, are not the issue's and are ignored).
+        `type`, `priority`, `assignee_id`, `tags`, `fingerprint`, `component`,
+        `id` (other keys, such as the API's `reporter_id` or `status`, are not
+        the issue's and are ignored).
 
-        Blank assignee and fingerprint mean none; tags are normalized.
+        Blank assignee, fingerprint and component mean none; tags are normalized.
         """
         return cls(
             title=data["title"],
@@ -202,7 +224,13 @@ class NewIssue:
             tags=normalize_tags(data.get("tags") or ()),
             fingerprint=data.get("fingerprint") or None,
             id=data.get("id") or None,
+            component=optional_text(data.get("component")),
         )
+
+
+def optional_text(value: str | None) -> str | None:
+    """Trimmed text, or None for none or blanks."""
+    return (value or "").strip() or None
 
 
 def _same(value: Any) -> Any:
@@ -223,15 +251,19 @@ UNSET: Final = _Unset.UNSET
 class IssueChanges:
     """A partial update: fields left UNSET stay as they are.
 
-    `assignee_id=None` unassigns; the other fields cannot be cleared.
+    `assignee_id=None` unassigns and `component=None` clears the component;
+    `resolution` and `duplicate_of` go with a status (see `issues.workflow`).
     """
 
     title: str | _Unset = UNSET
     description: str | _Unset = UNSET
     status: Status | _Unset = UNSET
+    resolution: Resolution | _Unset = UNSET
+    duplicate_of: str | _Unset = UNSET
     priority: Priority | _Unset = UNSET
     type: IssueType | _Unset = UNSET
     assignee_id: str | _Unset | None = UNSET
+    component: str | _Unset | None = UNSET
     tags: tuple[str, ...] | _Unset = UNSET
 
     @classmethod
@@ -239,10 +271,13 @@ class IssueChanges:
         """The IssueChanges of validated input: each key of EDITABLE_FIELDS present
         sets that field, absent ones stay UNSET (other keys are ignored).
 
-        A blank or null `assignee_id` unassigns.
+        A blank or null `assignee_id` unassigns; `component` likewise clears.
         """
         converters: Mapping[str, Any] = {
             "status": Status,
+            "resolution": Resolution,
+            "duplicate_of": str.strip,
+            "component": optional_text,
             "priority": Priority,
             "type": IssueType,
             "assignee_id": lambda value: value or None,
@@ -279,6 +314,7 @@ class IssueFilters:
     assignee_id: str | None = None
     reporter_id: str | None = None
     tag: str | None = None
+    component: str | None = None
     words: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -287,7 +323,7 @@ class IssueFilters:
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, me: str) -> "IssueFilters":
         """The IssueFilters of validated input: `status`, `priority`, `type`,
-        `assignee`, `reporter`, `tag`, `q` (search text), `created_after`,
+        `assignee`, `reporter`, `tag`, `component`, `q` (search text), `created_after`,
         `created_before`, `sort`; absent or blank ones filter nothing, other keys
         (`limit`, `cursor`) are ignored.
 
@@ -311,6 +347,7 @@ class IssueFilters:
             assignee_id=person(data.get("assignee")),
             reporter_id=person(data.get("reporter")),
             tag=data.get("tag") or None,
+            component=optional_text(data.get("component")),
             words=query_words(data.get("q") or ""),
             created_after=data.get("created_after"),
             created_before=data.get("created_before"),

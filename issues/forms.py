@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 
 from issues.domain import (
     COMMENT_MAX,
+    COMPONENT_MAX,
     DESCRIPTION_MAX,
+    DONE_STATUSES,
     EDITABLE_FIELDS,
     TAG_MAX,
     TAGS_MAX,
@@ -21,11 +23,13 @@ from issues.domain import (
     IssueType,
     NewIssue,
     Priority,
+    Resolution,
     Sort,
     Status,
     normalize_tags,
 )
 from issues.search import QUERY_WORDS_MAX, query_words
+from issues.workflow import RESOLUTION_FIELDS
 from issuetracker.errors import InvalidInput
 
 
@@ -114,6 +118,16 @@ def _person_field(
     )
 
 
+def _component_field() -> forms.CharField:
+    return forms.CharField(
+        label="Component",
+        required=False,
+        max_length=COMPONENT_MAX,
+        strip=True,
+        help_text="Optional: the part of the system concerned.",
+    )
+
+
 class IssueForm(forms.Form):
     """A new issue; the reporter is whoever is signed in."""
 
@@ -127,6 +141,7 @@ class IssueForm(forms.Form):
     type = forms.ChoiceField(choices=_choices(IssueType), initial=IssueType.TASK)
     priority = forms.ChoiceField(choices=_choices(Priority), initial=Priority.MEDIUM)
     assignee_id = _person_field("Assignee", "Optional: the assignee's e-mail.")
+    component = _component_field()
     tags = TagsField()
 
     def new_issue(self) -> NewIssue:
@@ -138,14 +153,29 @@ class IssueEditForm(forms.Form):
     """Changes to an issue, offering only what the viewer's role may change.
 
     `fields_allowed` (domain names) and `status_moves` come from the services; a
-    field left out is neither shown nor read from the POST.
+    field left out is neither shown nor read from the POST. The resolution and
+    the duplicate link are offered with a status field that can be resolved or
+    closed, and read only when the chosen status is one of those.
     """
 
     # The everyday changes first; title and description last.
     status = forms.ChoiceField(choices=())
+    resolution = forms.ChoiceField(
+        choices=[("", "Fixed, or the one it has"), *_choices(Resolution)],
+        required=False,
+        help_text="When resolving or closing.",
+    )
+    duplicate_of = forms.CharField(
+        label="Duplicate of",
+        required=False,
+        max_length=128,
+        strip=True,
+        help_text="With the resolution Duplicate: the other issue's id.",
+    )
     assignee_id = _person_field("Assignee", "Empty to unassign.")
     priority = forms.ChoiceField(choices=_choices(Priority))
     type = forms.ChoiceField(choices=_choices(IssueType))
+    component = _component_field()
     tags = TagsField()
     title = forms.CharField(max_length=TITLE_MAX, strip=True)
     description = TextField(
@@ -172,9 +202,28 @@ class IssueEditForm(forms.Form):
             ]
         else:
             del self.fields["status"]
+        reachable = {status_now, *status_moves} if status_moves else set()
         for name in EDITABLE_FIELDS:
-            if name != "status" and name not in fields_allowed:
+            if name in RESOLUTION_FIELDS:
+                if not reachable & DONE_STATUSES:
+                    del self.fields[name]
+            elif name != "status" and name not in fields_allowed:
                 del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        """Drop the resolution and duplicate link unless the chosen status is
+        resolved or closed (reopening clears them), and the link unless the
+        resolution is Duplicate; that one needs it."""
+        cleaned = super().clean() or {}
+        if "resolution" not in self.fields:
+            return cleaned
+        if cleaned.get("status") not in DONE_STATUSES:
+            cleaned["resolution"] = cleaned["duplicate_of"] = ""
+        elif cleaned.get("resolution") != Resolution.DUPLICATE:
+            cleaned["duplicate_of"] = ""
+        elif not cleaned.get("duplicate_of"):
+            self.add_error("duplicate_of", "Name the issue this one duplicates.")
+        return cleaned
 
     @property
     def is_empty(self) -> bool:
@@ -187,6 +236,8 @@ class IssueEditForm(forms.Form):
             name: self.cleaned_data[name]
             for name in EDITABLE_FIELDS
             if name in self.fields
+            # A blank resolution or link: the default, or the one it has.
+            and not (name in RESOLUTION_FIELDS and not self.cleaned_data[name])
             # Stored text may differ only in line ends; that is no change.
             and not (
                 name in {"title", "description"}
@@ -225,6 +276,9 @@ class IssueFilterForm(forms.Form):
     assignee = _person_field("Assignee", placeholder="e-mail or me")
     reporter = _person_field("Reporter", placeholder="e-mail or me")
     tag = forms.CharField(label="Tag", required=False, max_length=TAG_MAX, strip=True)
+    component = forms.CharField(
+        label="Component", required=False, max_length=COMPONENT_MAX, strip=True
+    )
     sort = forms.ChoiceField(
         choices=[(sort.value, SORT_LABELS[sort]) for sort in Sort], required=False
     )
@@ -253,7 +307,15 @@ class IssueFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return bool(query_words(data.get("q") or "")) or any(
             data.get(name)
-            for name in ("status", "priority", "type", "assignee", "reporter", "tag")
+            for name in (
+                "status",
+                "priority",
+                "type",
+                "assignee",
+                "reporter",
+                "tag",
+                "component",
+            )
         )
 
 

@@ -66,8 +66,9 @@ def status_moves(role: Role | str, issue: Issue, *, own: bool) -> list[Status]:
     issue)."""
     return [
         status
-        for status in sorted(STATUS_MOVES[issue.status])
-        if may_edit(role, issue, {"status": status}, own=own)
+        for status in Status  # in the order of an issue's life
+        if status in STATUS_MOVES[issue.status]
+        and may_edit(role, issue, {"status": status}, own=own)
     ]
 
 

@@ -13,6 +13,7 @@ from issues.domain import (
     ACTOR_ID_MAX,
     CLIENT_ID_PATTERN,
     COMMENT_MAX,
+    COMPONENT_MAX,
     DESCRIPTION_MAX,
     FINGERPRINT_MAX,
     PAGE_DEFAULT,
@@ -25,6 +26,7 @@ from issues.domain import (
     IssueType,
     NewIssue,
     Priority,
+    Resolution,
     Sort,
     Status,
 )
@@ -74,6 +76,16 @@ class StrictInput(serializers.Serializer[Any]):
         return super().to_internal_value(renamed)
 
 
+def _component(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        min_length=1,
+        max_length=COMPONENT_MAX,
+        required=False,
+        help_text="The part of the system concerned (trimmed).",
+        **kwargs,
+    )
+
+
 def _tags(**kwargs: Any) -> serializers.ListField:
     return serializers.ListField(
         child=serializers.CharField(min_length=1, max_length=TAG_MAX),
@@ -113,6 +125,12 @@ class IssueCreateInput(StrictInput):
             "as occurrences of that issue (200) instead of creating one (201)."
         ),
     )
+    component = _component(allow_null=True)
+    status = choice(
+        [Status.OPEN],
+        required=False,
+        help_text="Only `open`, as the old client sends it: a new issue is open.",
+    )
 
     id = serializers.RegexField(
         CLIENT_ID_PATTERN,
@@ -134,20 +152,37 @@ class IssueCreateInput(StrictInput):
 
 
 class IssueUpdateInput(StrictInput):
-    """`PATCH /issues/{id}`: any subset; `assignee_id: null` unassigns."""
+    """`PATCH /issues/{id}`: any subset; `assignee_id: null` unassigns,
+    `component: null` clears; `resolution` and `duplicate_of` go with resolving
+    or closing."""
 
-    aliases = {"assigneeId": "assignee_id"}
+    aliases = {"assigneeId": "assignee_id", "duplicateOf": "duplicate_of"}
 
     title = serializers.CharField(min_length=1, max_length=TITLE_MAX, required=False)
     description = serializers.CharField(
         min_length=1, max_length=DESCRIPTION_MAX, required=False
     )
     status = choice(Status, required=False)
+    resolution = choice(
+        Resolution,
+        required=False,
+        help_text=(
+            "When resolving or closing (default `fixed`; closing a resolved issue "
+            "keeps its own). Reopening clears it."
+        ),
+    )
+    duplicate_of = serializers.CharField(
+        min_length=1,
+        max_length=128,
+        required=False,
+        help_text="The id of the issue this one duplicates (resolution `duplicate`).",
+    )
     priority = choice(Priority, required=False)
     type = choice(IssueType, required=False)
     assignee_id = serializers.CharField(
         min_length=1, max_length=ACTOR_ID_MAX, required=False, allow_null=True
     )
+    component = _component(allow_null=True)
     tags = _tags(required=False)
 
     def changes(self) -> IssueChanges:
@@ -198,6 +233,7 @@ class IssueListQuery(PageQuery):
         help_text="An actor id, or `me` for the caller.",
     )
     tag = serializers.CharField(required=False, max_length=TAG_MAX)
+    component = serializers.CharField(required=False, max_length=COMPONENT_MAX)
     q = serializers.CharField(
         required=False,
         max_length=200,
@@ -258,6 +294,28 @@ class IssueOutput(serializers.Serializer[Any]):
     version = serializers.IntegerField(
         help_text="Counts edits; sent as the ETag, expected back in If-Match."
     )
+    resolution = choice(
+        Resolution, allow_null=True, help_text="Null while open or in progress."
+    )
+    duplicateOf = serializers.CharField(
+        source="duplicate_of",
+        allow_null=True,
+        help_text="The issue this one duplicates (resolution `duplicate`).",
+    )
+    component = serializers.CharField(allow_null=True)
+
+
+class IssueDetailOutput(IssueOutput):
+    """One issue, with the ids of the issues marked as its duplicates (the
+    `duplicates` given in the serializer's context)."""
+
+    duplicates = serializers.SerializerMethodField(
+        help_text="Ids of issues whose duplicateOf is this one (at most 100)."
+    )
+
+    def get_duplicates(self, issue: Any) -> list[str]:
+        """The ids the view read."""
+        return list(self.context.get("duplicates", []))
 
 
 class CommentOutput(serializers.Serializer[Any]):

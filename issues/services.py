@@ -16,7 +16,9 @@ from accounts.policy import Actor, require, rules_role
 from accounts.roles import Action
 from issues import events, rules
 from issues.access import actor_id, visible
+from issues.converters import is_issue_id
 from issues.domain import (
+    UNSET,
     Activity,
     ActivityType,
     Comment,
@@ -39,7 +41,7 @@ from issues.workflow import (
     new_issue,
     record_occurrence,
 )
-from issuetracker.errors import Conflict, NotFound, PreconditionFailed
+from issuetracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 
 
 def _now() -> datetime:
@@ -147,11 +149,15 @@ def issue_update(
     Writes the issue (version + 1) and one activity with every field's old and new
     value, or nothing when no field moves. `expected_version` (from `If-Match`)
     that is not the stored one gives 412 and writes nothing. Status moves and
-    `resolvedAt` follow DESIGN.md (409 otherwise). Testers may only close or
-    reopen a resolved issue; services may change status and priority of their
-    own, except closing or reopening them.
+    `resolvedAt` follow DESIGN.md (409 otherwise); so do the resolution and
+    the duplicate link (400 when `duplicate_of` names no issue the actor sees,
+    checked before the transaction). Testers may only close or reopen a
+    resolved issue; services may change status and priority of their own,
+    except closing or reopening them.
     """
     require(actor, Action.READ, owner_id=actor_id(actor))
+    if changes.duplicate_of is not UNSET and changes.duplicate_of != issue_id:
+        _check_duplicate_of(actor, changes.duplicate_of)
     editor_id = actor_id(actor)
     now = _now()
 
@@ -179,6 +185,25 @@ def issue_update(
             )
         )
     return result
+
+
+def _check_duplicate_of(actor: Actor, duplicate_of: str) -> None:
+    """InvalidInput naming `duplicate_of` unless it is an issue `actor` sees.
+
+    Outside the update's transaction: the link is a reference, not an
+    invariant, so an issue deleted meanwhile leaves a dangling id, as a deleted
+    assignee does.
+    """
+    target = None
+    if is_issue_id(duplicate_of):
+        target = get_issue_repository().get(duplicate_of)
+    try:
+        visible(actor, target)
+    except NotFound:
+        raise InvalidInput(
+            f"duplicate_of: there is no issue {duplicate_of!r}.",
+            errors={"duplicate_of": [f"No issue with id {duplicate_of!r}."]},
+        ) from None
 
 
 def issue_delete(*, actor: Actor, issue_id: str) -> None:

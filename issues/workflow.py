@@ -13,19 +13,25 @@ from typing import Any, Final
 
 from issues.domain import (
     ACTIVE_STATUSES,
+    DONE_STATUSES,
     EDITABLE_FIELDS,
     STATUS_MOVES,
+    UNSET,
     Activity,
     ActivityType,
     FieldChange,
     Issue,
     IssueChanges,
     NewIssue,
+    Resolution,
     Status,
     UpdateResult,
     normalize_tags,
 )
-from issuetracker.errors import Conflict
+from issuetracker.errors import Conflict, InvalidInput
+
+# What may ride along with a status move when closing or reopening.
+RESOLUTION_FIELDS: Final = frozenset({"resolution", "duplicate_of"})
 
 # How many caller-chosen ids of absorbed reports an issue keeps: a retry comes
 # within seconds, while the latest reports are still among these.
@@ -44,9 +50,11 @@ def check_status_move(old: Status, new: Status) -> None:
 
 
 def is_close_or_reopen(issue: Issue, changed: Mapping[str, Any]) -> bool:
-    """Whether a change is only closing or reopening a resolved issue."""
+    """Whether a change is only closing or reopening a resolved issue (with the
+    resolution and duplicate link that go with the status)."""
     return (
-        set(changed) == {"status"}
+        "status" in changed
+        and set(changed) <= {"status", *RESOLUTION_FIELDS}
         and issue.status is Status.RESOLVED
         and changed["status"] in {Status.CLOSED, Status.OPEN}
     )
@@ -72,9 +80,57 @@ ACTIVITY_FIELD_NAMES: Final[Mapping[str, str]] = {
 }
 
 
-def changed_fields(issue: Issue, changes: IssueChanges) -> dict[str, Any]:
-    """The fields `changes` would really move (tags normalized, "" unassigns)."""
+def _refuse(name: str, message: str) -> InvalidInput:
+    return InvalidInput(message, errors={name: [message]})
+
+
+def resolution_given(issue: Issue, changes: IssueChanges) -> dict[str, Any]:
+    """The resolution and duplicate link the issue has after `changes`.
+
+    Entering resolved or closed sets a resolution: the one given, else `fixed`
+    (closing a resolved issue keeps its own). `duplicate` needs `duplicate_of`
+    (another issue; its existence is the service's to check), which no other
+    resolution takes. Open and in-progress issues have neither: reopening
+    clears them, and giving one for such a status is InvalidInput.
+    """
     given = changes.given()
+    status = given.get("status", issue.status)
+    resolution = given.get("resolution")
+    duplicate_of = given.get("duplicate_of")
+    if status not in DONE_STATUSES:
+        if resolution is not None or duplicate_of is not None:
+            name = "resolution" if resolution is not None else "duplicate_of"
+            raise _refuse(name, "Only a resolved or closed issue has a resolution.")
+        return {"resolution": None, "duplicate_of": None}
+    if resolution is None:
+        if issue.status in DONE_STATUSES:
+            resolution = issue.resolution  # closing or editing keeps it
+        else:
+            resolution = Resolution.FIXED
+    if resolution is not Resolution.DUPLICATE:
+        if duplicate_of is not None:
+            raise _refuse(
+                "duplicate_of", "duplicate_of goes with the resolution duplicate."
+            )
+        return {"resolution": resolution, "duplicate_of": None}
+    if duplicate_of is None and "resolution" not in given:
+        duplicate_of = issue.duplicate_of
+    if not duplicate_of:
+        raise _refuse("duplicate_of", "Name the issue this one duplicates.")
+    if duplicate_of == issue.id:
+        raise _refuse("duplicate_of", "An issue cannot duplicate itself.")
+    return {"resolution": resolution, "duplicate_of": duplicate_of}
+
+
+def changed_fields(issue: Issue, changes: IssueChanges) -> dict[str, Any]:
+    """The fields `changes` would really move (tags normalized, "" unassigns,
+    the resolution and duplicate link as `resolution_given` derives them).
+
+    Raises InvalidInput for a resolution the resulting status cannot have.
+    """
+    given = changes.given()
+    if {"status", *RESOLUTION_FIELDS} & set(given):
+        given.update(resolution_given(issue, changes))
     if "tags" in given:
         given["tags"] = normalize_tags(given["tags"])
     if given.get("assignee_id") == "":
@@ -93,11 +149,11 @@ def apply_changes(
     `resolved` sets `resolved_at`; leaving it clears it. Changing nothing returns
     the issue as it was and no activity.
     """
+    if changes.status is not UNSET:
+        check_status_move(issue.status, changes.status)
     moved = changed_fields(issue, changes)
     if not moved:
         return UpdateResult(issue=issue, activity=None)
-    if "status" in moved:
-        check_status_move(issue.status, moved["status"])
     field_changes = tuple(
         FieldChange(
             field=ACTIVITY_FIELD_NAMES[name],
@@ -141,6 +197,7 @@ def new_issue(
         created_at=now,
         updated_at=now,
         fingerprint=data.fingerprint or None,
+        component=data.component or None,
         occurrence_count=1,
         first_seen_at=now,
         last_seen_at=now,

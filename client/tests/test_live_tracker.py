@@ -1,6 +1,8 @@
 """End to end: the client against the real tracker (live server, Firestore emulator)."""
 
 import json
+import statistics
+import time
 import urllib.request
 from typing import Any
 
@@ -110,3 +112,86 @@ def test_a_wrong_key_is_refused_once_and_not_logged(tracker_url, make_user, capl
     assert "refused a report with 401" in caplog.text
     assert wrong not in caplog.text
     assert "0123456789abcdef" not in caplog.text
+
+
+def read(url: str, path: str) -> Any:
+    """An anonymous GET of the live tracker (compatibility mode), as JSON."""
+    with urllib.request.urlopen(f"{url}{path}", timeout=10) as answer:  # noqa: S310
+        return json.load(answer)
+
+
+def test_the_old_clients_three_calls_with_only_the_import_changed(
+    tracker_url, settings, monkeypatch
+):
+    settings.ALLOW_ANONYMOUS_SERVICES = True
+    monkeypatch.setenv("ISSUETRACKER_URL", tracker_url)
+    # The old README's service integration, verbatim but for the import.
+    client = IssueTrackerClient()
+
+    issue_id = client.log_issue(
+        title="Error in workflow",
+        description="Workflow failed at step X",
+        type="bug",
+        priority="high",
+        reporter_id="workflow-consumer",  # Auto-created as service user if needed
+    )
+    client.add_comment(
+        issue_id=issue_id,
+        content="Fixed in commit abc123",
+        author_id="workflow-consumer",  # Auto-created as service user if needed
+    )
+    client.update_issue_status(issue_id=issue_id, status="resolved")
+
+    assert client.close(timeout=20.0)
+    assert client.stats.sent == 3
+    issue = read(tracker_url, f"/api/v1/issues/{issue_id}")
+    assert (issue["title"], issue["reporterId"]) == (
+        "Error in workflow",
+        "workflow-consumer",
+    )
+    assert (issue["status"], issue["resolution"]) == ("resolved", "fixed")
+    comments = read(tracker_url, f"/api/v1/issues/{issue_id}/comments")["comments"]
+    assert [(c["authorId"], c["content"]) for c in comments] == [
+        ("workflow-consumer", "Fixed in commit abc123")
+    ]
+    history = read(tracker_url, f"/api/v1/issues/{issue_id}/activities")
+    assert [a["type"] for a in history["activities"]] == [
+        "created",
+        "commented",
+        "status-changed",
+    ]
+
+
+def test_a_report_folded_into_an_issue_takes_its_follow_ups_there(
+    tracker_url, settings
+):
+    settings.ALLOW_ANONYMOUS_SERVICES = True
+    client = client_for(tracker_url, None, service_id="workflow-consumer")
+
+    first = client.log_issue("Broker timeout", "Step X", fingerprint="broker-timeout")
+    assert client.flush(10.0)
+    again = client.log_issue("Broker timeout", "Step X", fingerprint="broker-timeout")
+    client.add_comment(again, "Seen again at 12:00")
+
+    assert client.close(timeout=20.0)
+    assert again != first
+    comments = read(tracker_url, f"/api/v1/issues/{first}/comments")["comments"]
+    assert [c["content"] for c in comments] == ["Seen again at 12:00"]
+    assert read(tracker_url, f"/api/v1/issues/{first}")["occurrenceCount"] == 2
+
+
+def test_log_issue_against_a_dead_port_returns_an_id_at_once(closed_port_url):
+    client = IssueTrackerClient(
+        closed_port_url, None, service_id="workflow-consumer", register_atexit=False
+    )
+    times, ids = [], set()
+    for n in range(200):
+        started = time.perf_counter()
+        ids.add(client.log_issue(f"Error {n}", "Workflow failed at step X"))
+        times.append(time.perf_counter() - started)
+    client.close(timeout=0.5)
+    assert len(ids) == 200
+    # Never waits for the network: not even the first call (which starts the
+    # sender thread) comes near a connection attempt's time.
+    assert statistics.median(times) < 0.001
+    assert max(times) < 0.1

@@ -3,7 +3,7 @@ may do to it. The comments and history are read through the issue selectors,
 side by side."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -11,8 +11,13 @@ from typing import Any
 from accounts.policy import user_can
 from accounts.roles import Action
 from issues import services
-from issues.domain import PAGE_MAX, Activity, ActivityType, Comment, Issue, Page, Status
-from issues.selectors.issues import issue_activities, issue_comments, issue_get
+from issues.domain import PAGE_MAX, Activity, ActivityType, Comment, Issue, Status
+from issues.selectors.issues import (
+    issue_activities,
+    issue_comments,
+    issue_duplicates,
+    issue_get,
+)
 from issuetracker.concurrency import run_side_by_side
 
 
@@ -37,6 +42,7 @@ class IssuePage:
     status_moves: list[Status]
     editable_fields: frozenset[str]
     can_comment: bool
+    duplicates: list[str] = field(default_factory=list)
 
 
 def merge_timeline(
@@ -60,13 +66,15 @@ def merge_timeline(
 
 def issue_page_get(*, actor: Any, issue_id: str) -> IssuePage:
     """The issue (404 when absent or not the actor's to see), its first 100
-    comments and history entries, and the moves and fields the actor may change."""
+    comments and history entries, the ids of its duplicates, and the moves and
+    fields the actor may change."""
     issue = issue_get(actor=actor, issue_id=issue_id)
-    pages: list[Callable[[], Page[Any]]] = [
+    reads: list[Callable[[], Any]] = [
         partial(issue_comments, actor=actor, issue=issue, limit=PAGE_MAX),
         partial(issue_activities, actor=actor, issue=issue, limit=PAGE_MAX),
+        partial(issue_duplicates, actor=actor, issue=issue),
     ]
-    comments, activities = run_side_by_side(pages)
+    comments, activities, duplicates = run_side_by_side(reads)
     return IssuePage(
         issue=issue,
         timeline=merge_timeline(comments.items, activities.items),
@@ -75,4 +83,5 @@ def issue_page_get(*, actor: Any, issue_id: str) -> IssuePage:
         status_moves=services.status_moves(actor=actor, issue=issue),
         editable_fields=services.editable_fields(actor=actor, issue=issue),
         can_comment=user_can(actor, Action.CREATE),
+        duplicates=duplicates,
     )

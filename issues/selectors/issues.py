@@ -29,6 +29,20 @@ def issue_get(*, actor: Actor, issue_id: str) -> Issue:
     return visible(actor, get_issue_repository().get(issue_id))
 
 
+DUPLICATES_MAX = 100
+
+
+def issue_duplicates(*, actor: Actor, issue: Issue) -> list[str]:
+    """Ids of (at most 100) issues marked as duplicates of `issue`, which the
+    caller has already read; a service gets only those it reported."""
+    require(actor, Action.READ, owner_id=actor_id(actor))
+    visible(actor, issue)
+    own = None if user_can(actor, Action.READ) else actor_id(actor)
+    return get_issue_repository().duplicate_ids(
+        issue_id=issue.id, reporter_id=own, limit=DUPLICATES_MAX
+    )
+
+
 def issue_list(
     *,
     actor: Actor,

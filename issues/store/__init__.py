@@ -76,6 +76,12 @@ class IssueRepository(Protocol):
     def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
         """Read, change (by the pure `mutate`) and write one issue atomically."""
 
+    def duplicate_ids(
+        self, *, issue_id: str, reporter_id: str | None = None, limit: int
+    ) -> list[str]:
+        """Ids of at most `limit` issues marked as duplicates of `issue_id` (only
+        those `reporter_id` reported, when given)."""
+
     def delete(self, *, issue_id: str) -> bool:
         """Remove the issue with its comments and activities; False if absent."""
 

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Final, TypeAlias
 
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
@@ -24,6 +25,7 @@ from issues.domain import (
     Issue,
     IssueType,
     Priority,
+    Resolution,
     Status,
 )
 from issuetracker.errors import ApplicationError
@@ -55,6 +57,7 @@ FINGERPRINT, OCCURRENCES = "fingerprint", "occurrenceCount"
 FIRST_SEEN, LAST_SEEN = "firstSeenAt", "lastSeenAt"
 COMMENT_COUNT, WATCHERS, VERSION = "commentCount", "watcherIds", "version"
 REPORT_IDS = "reportIds"
+RESOLUTION, DUPLICATE_OF, COMPONENT = "resolution", "duplicateOf", "component"
 # Added for queries: the normalized search words and a sortable priority.
 SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
 # Comment and activity document fields.
@@ -90,6 +93,9 @@ ISSUE_FIELDS: Final[Mapping[str, str]] = {
     "type": TYPE,
     "assignee_id": ASSIGNEE,
     "tags": TAGS,
+    "resolution": RESOLUTION,
+    "duplicate_of": DUPLICATE_OF,
+    "component": COMPONENT,
     "updated_at": UPDATED,
     "resolved_at": RESOLVED,
     "version": VERSION,
@@ -182,6 +188,7 @@ def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
     ):
         raise ValueError(f"attachments is not a list of maps: {attachments!r}")
     created = _timestamp(_get(data, CREATED), CREATED)
+    resolution = _optional_text(data, RESOLUTION)
     return Issue(
         id=issue_id,
         title=_text(data, TITLE),
@@ -204,6 +211,9 @@ def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
         watcher_ids=_texts(data, WATCHERS),
         version=_int(data, VERSION, 0),
         report_ids=_texts(data, REPORT_IDS),
+        resolution=Resolution(resolution) if resolution else None,
+        duplicate_of=_optional_text(data, DUPLICATE_OF),
+        component=_optional_text(data, COMPONENT),
     )
 
 
@@ -229,6 +239,9 @@ def issue_to_document(issue: Issue) -> dict[str, Any]:
         COMMENT_COUNT: issue.comment_count,
         WATCHERS: list(issue.watcher_ids),
         VERSION: issue.version,
+        RESOLUTION: stored_field(issue.resolution),
+        DUPLICATE_OF: issue.duplicate_of,
+        COMPONENT: issue.component,
         SEARCH_WORDS: issue.search_words,
         PRIORITY_RANK: issue.priority.rank,
     }
@@ -312,7 +325,7 @@ def stored_field(value: Any) -> Any:
     """A domain value as a partial write stores it (lists, enum values as text)."""
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, Status | Priority | IssueType):
+    if isinstance(value, StrEnum):
         return str(value)
     return value
 

@@ -71,6 +71,7 @@ from issues.store.documents import (
 )
 from issues.store.queries import (
     aggregate_count,
+    duplicates_query,
     ordered,
     plan_issue_query,
     query_key,
@@ -284,6 +285,14 @@ class FirestoreIssueRepository:
 
         result: UpdateResult = self._transact(run, "updating an issue")
         return result
+
+    def duplicate_ids(
+        self, *, issue_id: str, reporter_id: str | None = None, limit: int
+    ) -> list[str]:
+        """One equality query, ids only (see `duplicates_query`)."""
+        query = duplicates_query(self.issues, issue_id, reporter_id)
+        with store_errors("listing duplicates"):
+            return [row.id for row in query.limit(limit).stream(**call_options())]
 
     def delete(self, *, issue_id: str) -> bool:
         """Delete comments and activities in batches, then the issue itself in a

@@ -19,8 +19,10 @@ from google.cloud.firestore_v1.query import Query
 from issues.domain import IssueFilters, Page, Sort
 from issues.store.documents import (
     ASSIGNEE,
+    COMPONENT,
     CREATED,
     DOCUMENT_ID,
+    DUPLICATE_OF,
     PRIORITY,
     PRIORITY_RANK,
     REPORTER,
@@ -117,19 +119,33 @@ class IssueQueryPlan:
 
 def where_equal(query: Any, filters: IssueFilters) -> Query:
     """`query` restricted by the equality filters (status, priority, type,
-    assignee, reporter): what list pages and counts share."""
+    assignee, reporter, component): what list pages and counts share."""
     equals = (
         (STATUS, filters.status),
         (PRIORITY, filters.priority),
         (TYPE, filters.type),
         (ASSIGNEE, filters.assignee_id),
         (REPORTER, filters.reporter_id),
+        (COMPONENT, filters.component),
     )
     for name, value in equals:
         if value is not None:
             query = query.where(filter=FieldFilter(name, "==", str(value)))
     restricted: Query = query
     return restricted
+
+
+def duplicates_query(
+    collection: Any, issue_id: str, reporter_id: str | None = None
+) -> Query:
+    """The issues marked as duplicates of `issue_id` (of `reporter_id`'s only,
+    when given), ids only: equality filters without a sort need no composite
+    index."""
+    query = collection.where(filter=FieldFilter(DUPLICATE_OF, "==", issue_id))
+    if reporter_id is not None:
+        query = query.where(filter=FieldFilter(REPORTER, "==", reporter_id))
+    selected: Query = query.select([])
+    return selected
 
 
 def aggregate_count(query: Any, **options: Any) -> int:

@@ -127,6 +127,10 @@ def test_failed_updates_and_refusals_change_no_counter(
 ):
     issue = make_issue(developer, priority="high")
     theirs = make_issue(other_service, priority="low")
+    done = make_issue(developer, priority="low")
+    services.issue_update(
+        actor=developer, issue_id=done.id, changes=IssueChanges(status=Status.CLOSED)
+    )
     before = shard_documents(store)
 
     with pytest.raises(PreconditionFailed):
@@ -141,13 +145,16 @@ def test_failed_updates_and_refusals_change_no_counter(
         url, {"status": "in-progress"}, HTTP_IF_MATCH='"7"'
     )
     assert stale.status_code == 412
-    with pytest.raises(Conflict):  # open cannot jump to closed
+    with pytest.raises(Conflict):  # closed only reopens
         services.issue_update(
             actor=developer,
-            issue_id=issue.id,
-            changes=IssueChanges(status=Status.CLOSED, priority=Priority.LOW),
+            issue_id=done.id,
+            changes=IssueChanges(status=Status.RESOLVED, priority=Priority.HIGH),
         )
-    assert api.patch(url, {"status": "resolved"}).status_code == 409
+    done_url = f"/api/v1/issues/{done.id}"
+    assert api.patch(done_url, {"status": "in-progress"}).status_code == 409
+    missing_link = {"status": "resolved", "resolution": "duplicate"}
+    assert api.patch(url, missing_link).status_code == 400
     with pytest.raises(Forbidden):  # testers only close or reopen resolved issues
         services.issue_update(
             actor=tester,

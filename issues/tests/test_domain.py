@@ -25,6 +25,7 @@ from issues.domain import (
     IssueType,
     NewIssue,
     Priority,
+    Resolution,
     Sort,
     Status,
 )
@@ -57,6 +58,7 @@ def issue(status: Status = OPEN, **values) -> Issue:
         "created_at": THEN,
         "updated_at": THEN,
         "resolved_at": THEN if status is RESOLVED else None,
+        "resolution": Resolution.FIXED if status in {RESOLVED, CLOSED} else None,
         "version": 3,
     }
     return Issue(**(defaults | values))
@@ -75,15 +77,21 @@ def test_editable_fields_are_the_fields_a_change_can_set():
 
 # --- status moves -------------------------------------------------------------------
 
-# Every move the code allows (open -> in-progress -> resolved -> closed;
-# resolved or closed -> open); staying put is no move.
+# Every move the code allows (open <-> in-progress; open or in-progress ->
+# resolved; open, in-progress or resolved -> closed; resolved or closed -> open);
+# staying put is no move.
 MOVES = {
     (OPEN, IN_PROGRESS),
+    (IN_PROGRESS, OPEN),
+    (OPEN, RESOLVED),
     (IN_PROGRESS, RESOLVED),
+    (OPEN, CLOSED),
+    (IN_PROGRESS, CLOSED),
     (RESOLVED, CLOSED),
     (RESOLVED, OPEN),
     (CLOSED, OPEN),
 }
+DONE = {RESOLVED, CLOSED}
 
 
 def test_the_table_below_is_the_domains():
@@ -103,7 +111,14 @@ def test_every_status_move(old, new):
         assert result.issue.status is new
         assert result.activity is not None
         assert result.activity.type is ActivityType.STATUS_CHANGED
-        assert result.changes == (FieldChange("status", str(old), str(new)),)
+        expected = [FieldChange("status", str(old), str(new))]
+        if (old in DONE) is not (new in DONE):  # entering sets, leaving clears
+            resolution = "fixed" if new in DONE else None
+            expected.append(
+                FieldChange("resolution", "fixed" if old in DONE else None, resolution)
+            )
+        assert list(result.changes) == expected
+        assert result.issue.resolution == (Resolution.FIXED if new in DONE else None)
         expected_resolved_at = NOW if new is RESOLVED else None
         assert result.issue.resolved_at == expected_resolved_at
     else:
@@ -199,10 +214,15 @@ def test_leaving_resolved_clears_resolved_at_and_empty_assignee_unassigns():
 
 def field_allowed(role: str, *, own: bool, name: str) -> bool:
     """The expected answer: admins and developers edit every field; a service
-    edits the priority of its own issues (status aside); nobody else edits."""
+    edits the priority, resolution and duplicate link of its own issues (status
+    aside); nobody else edits."""
     if role in {Role.ADMIN, Role.DEVELOPER}:
         return True
-    return role == Role.SERVICE and own and name == "priority"
+    return (
+        role == Role.SERVICE
+        and own
+        and name in {"priority", "resolution", "duplicate_of"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -260,7 +280,8 @@ def test_edit_check_for_each_role_and_status_move(role, own, old, new):
     ("role", "own", "status"), list(product(ROLES, [True, False], Status))
 )
 def test_status_moves_lists_the_allowed_moves_in_order(role, own, status):
-    expected = sorted(status_moves_allowed(role, own=own, status=status))
+    allowed = status_moves_allowed(role, own=own, status=status)
+    expected = [new for new in Status if new in allowed]
     assert rules.status_moves(role, issue(status), own=own) == expected
 
 

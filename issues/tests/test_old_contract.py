@@ -148,8 +148,12 @@ def test_patch_without_x_user_id_acts_as_the_issues_reporter(old_caller):
     _, created = old_caller.call("POST", "/api/v1/issues", example(CREATE_EXAMPLE))
     issue = f"/api/v1/issues/{created['id']}"
 
-    status, started = old_caller.call("PATCH", issue, '{"status": "in-progress"}')
-    assert (status, started["status"]) == (200, "in-progress")
+    status, resolved = old_caller.call("PATCH", issue, '{"status": "resolved"}')
+    assert (status, resolved["status"], resolved["resolution"]) == (
+        200,
+        "resolved",
+        "fixed",
+    )
     _, history = old_caller.call("GET", f"{issue}/activities")
     assert history["activities"][-1]["userId"] == "user123"
 

@@ -540,8 +540,11 @@ def test_editors_get_every_field_and_the_next_status(client, as_role, make_issue
         "assignee_id",
         "tags",
         "version",
+        "resolution",
+        "duplicate_of",
+        "component",
     }
-    assert status_choices(response) == ["open", "in-progress"]
+    assert status_choices(response) == ["open", "in-progress", "resolved", "closed"]
     assert response.context["comment_form"] is not None
 
 
@@ -561,8 +564,8 @@ def test_tester_may_only_close_or_reopen_a_resolved_issue(
     issue = move(developer, make_issue(developer), "in-progress", "resolved")
     as_role("tester")
     response = client.get(f"/issues/{issue.id}/")
-    assert edit_fields(response) == {"status", "version"}
-    assert status_choices(response) == ["resolved", "closed", "open"]
+    assert edit_fields(response) == {"status", "resolution", "duplicate_of", "version"}
+    assert status_choices(response) == ["resolved", "open", "closed"]
 
 
 def test_viewer_sees_no_edit_controls(client, as_role, make_user, make_issue):
@@ -594,6 +597,7 @@ def full_edit(issue: Issue, **changes: Any) -> dict[str, Any]:
         "type": issue.type.value,
         "priority": issue.priority.value,
         "assignee_id": issue.assignee_id or "",
+        "component": issue.component or "",
         "tags": ", ".join(issue.tags),
     }
     fields.update(changes)
@@ -626,13 +630,13 @@ def test_developer_changes_status_and_sees_the_history(client, as_role, make_iss
 
 def test_edit_refuses_a_status_move_not_offered(client, as_role, make_issue):
     me = as_role("developer")
-    issue = make_issue(me)
+    issue = move(me, make_issue(me), "closed")
     response = client.post(
-        f"/issues/{issue.id}/edit/", full_edit(issue, status="closed")
+        f"/issues/{issue.id}/edit/", full_edit(issue, status="in-progress")
     )
     assert response.status_code == 400
     assert "status" in response.context["edit_form"].errors
-    assert selectors.issue_get(actor=me, issue_id=issue.id).status is Status.OPEN
+    assert selectors.issue_get(actor=me, issue_id=issue.id).status is Status.CLOSED
 
 
 def test_edit_with_bad_input_shows_errors(client, as_role, make_issue):

@@ -13,6 +13,7 @@ from issues.domain import (
     IssueChanges,
     IssueFilters,
     Priority,
+    Resolution,
     Status,
 )
 from issues.search import search_words
@@ -95,9 +96,8 @@ def test_status_moves_and_resolved_at(developer, make_issue):
             actor=developer, issue_id=issue.id, changes=IssueChanges(status=status)
         ).issue
 
-    with pytest.raises(Conflict):
-        move(Status.RESOLVED)
     assert move(Status.IN_PROGRESS).resolved_at is None
+    assert move(Status.OPEN).status is Status.OPEN
     resolved = move(Status.RESOLVED)
     assert resolved.resolved_at is not None
     assert move(Status.OPEN).resolved_at is None
@@ -105,9 +105,12 @@ def test_status_moves_and_resolved_at(developer, make_issue):
     move(Status.RESOLVED)
     closed = move(Status.CLOSED)
     assert closed.resolved_at is None
+    with pytest.raises(Conflict):
+        move(Status.RESOLVED)
     assert move(Status.OPEN).status is Status.OPEN
+    assert move(Status.CLOSED).resolved_at is None
     kinds = [a.type for a in history(developer, issue.id)]
-    assert kinds.count(ActivityType.STATUS_CHANGED) == 7
+    assert kinds.count(ActivityType.STATUS_CHANGED) == 9
     stored = selectors.issue_get(actor=developer, issue_id=issue.id)
     assert stored.resolved_at is None
 
@@ -299,13 +302,16 @@ def test_service_may_not_close_or_reopen_its_own_resolved_issue(
     assert own.status is Status.RESOLVED
     assert services.status_moves(actor=service, issue=own) == []
     assert services.status_moves(actor=developer, issue=own) == [
-        Status.CLOSED,
         Status.OPEN,
+        Status.CLOSED,
     ]
     for status in (Status.CLOSED, Status.OPEN):
         for changes in (
             IssueChanges(status=status),
             IssueChanges(status=status, priority=Priority.LOW),
+            IssueChanges(status=status, resolution=Resolution.WONT_FIX)
+            if status is Status.CLOSED
+            else IssueChanges(status=status),
         ):
             with pytest.raises(Forbidden):
                 services.issue_update(actor=service, issue_id=own.id, changes=changes)
@@ -349,12 +355,20 @@ def test_delete_checks_the_role_first_and_reads_the_issue_once(
 
 def test_portal_helpers_follow_the_roles(tester, developer, service, make_issue):
     issue = make_issue(developer)
-    assert services.status_moves(actor=developer, issue=issue) == [Status.IN_PROGRESS]
+    assert services.status_moves(actor=developer, issue=issue) == [
+        Status.IN_PROGRESS,
+        Status.RESOLVED,
+        Status.CLOSED,
+    ]
     assert services.status_moves(actor=tester, issue=issue) == []
     assert services.editable_fields(actor=tester, issue=issue) == frozenset()
     assert "title" in services.editable_fields(actor=developer, issue=issue)
     own = make_issue(service)
-    assert services.editable_fields(actor=service, issue=own) == {"priority"}
+    assert services.editable_fields(actor=service, issue=own) == {
+        "priority",
+        "resolution",
+        "duplicate_of",
+    }
 
 
 def test_search_words_fold_case_accents_and_punctuation():

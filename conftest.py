@@ -59,6 +59,19 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+IMMEDIATE_TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+}
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks() -> Iterator[None]:
+    """Tasks run where they are enqueued (the worker tests start real workers
+    with the database backend instead)."""
+    with override_settings(TASKS=IMMEDIATE_TASKS):
+        yield
+
+
 @pytest.fixture
 def cache_down() -> Iterator[None]:
     """The production cache backend pointed at a Redis port nothing listens on."""

@@ -92,6 +92,7 @@ ISSUE_FIELDS: Final[Mapping[str, str]] = {
     "tags": TAGS,
     "updated_at": UPDATED,
     "resolved_at": RESOLVED,
+    "watcher_ids": WATCHERS,
     "version": VERSION,
 }
 

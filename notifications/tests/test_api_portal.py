@@ -66,13 +66,9 @@ def test_watch_and_unwatch_through_the_api(api, staff, make_issue):
     ada, bob = staff("ada"), staff("bob")
     issue = make_issue(ada)
     api.as_user(bob)
-    assert api.post(f"/api/v1/issues/{issue.id}/watch", {}).json() == {
-        "watching": True
-    }
+    assert api.post(f"/api/v1/issues/{issue.id}/watch", {}).json() == {"watching": True}
     assert bob.actor_id in services.get_issue_repository().get(issue.id).watcher_ids
-    assert api.delete(f"/api/v1/issues/{issue.id}/watch").json() == {
-        "watching": False
-    }
+    assert api.delete(f"/api/v1/issues/{issue.id}/watch").json() == {"watching": False}
     assert api.post("/api/v1/issues/missing/watch", {}).status_code == 404
 
 
@@ -97,7 +93,9 @@ def test_inbox_mark_read_and_all_read(client, told):
     first = notification_list(user=bob, cursor=None).items[0]
     response = client.post(f"/notifications/{first.id}/read/")
     assert response.status_code == 302
-    assert 'data-testid="unread-badge">1' in client.get("/notifications/").content.decode()
+    assert (
+        'data-testid="unread-badge">1' in client.get("/notifications/").content.decode()
+    )
     client.post("/notifications/read-all/")
     assert "unread-badge" not in client.get("/notifications/").content.decode()
 

@@ -19,9 +19,7 @@ def kinds(items):
     return [item.type for item in items]
 
 
-def test_assigning_tells_the_assignee_who_now_watches(
-    staff, make_issue, inbox, store
-):
+def test_assigning_tells_the_assignee_who_now_watches(staff, make_issue, inbox, store):
     ada, bob = staff("ada"), staff("bob")
     issue = make_issue(ada)
     services.issue_update(

@@ -44,9 +44,11 @@ def test_assignment_sends_one_email_with_unsubscribe_headers(staff, make_issue):
     assert sent.extra_headers["List-Unsubscribe"].startswith(
         "<https://issues.example/notifications/unsubscribe/"
     )
-    [item] = NotificationStore().page(
-        user_id=bob.actor_id, unread_only=False, limit=5, cursor=None
-    ).items
+    [item] = (
+        NotificationStore()
+        .page(user_id=bob.actor_id, unread_only=False, limit=5, cursor=None)
+        .items
+    )
     assert notify.email_send(notification_id=item.id) is False  # never twice
     assert len(mail.outbox) == 1
 
@@ -65,9 +67,7 @@ def test_comments_wait_for_the_digest_which_is_sent_once(staff, make_issue):
     assert len(mail.outbox) == 1
 
 
-def test_off_sends_nothing_but_keeps_the_in_app_notification(
-    staff, make_issue, inbox
-):
+def test_off_sends_nothing_but_keeps_the_in_app_notification(staff, make_issue, inbox):
     ada, bob = staff("ada"), staff("bob")
     notify.settings_update(
         user=bob, email={Kind.ASSIGNED: EmailMode.OFF}, critical_issues=False

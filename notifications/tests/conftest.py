@@ -16,7 +16,7 @@ from notifications.store import NotificationStore
 
 
 @pytest.fixture
-def inbox(store):
+def inbox(store):  # noqa: F811
     """`inbox(user)`: every notification of `user`, newest first."""
 
     def read(user):

@@ -29,8 +29,10 @@ def test_list_newest_first_with_cursor_pages(api, told):
     body = response.json()
     [first] = body["notifications"]
     assert set(first) >= {"id", "userId", "type", "issueId", "message", "read"}
-    assert first["type"] == "assigned" and "Second" in first["message"]
-    assert body["next"] and response["Link"]
+    assert first["type"] == "assigned"
+    assert "Second" in first["message"]
+    assert body["next"]
+    assert response["Link"]
     second = api.get(body["next"]).json()
     assert "First" in second["notifications"][0]["message"]
     assert second["next"] is None
@@ -81,7 +83,8 @@ def test_badge_and_inbox_for_every_role(client, make_user, staff, make_issue, ro
     page = client.get("/issues/").content.decode()
     assert 'data-testid="unread-badge">1' in page
     inbox = client.get("/notifications/").content.decode()
-    assert "mentioned you" in inbox and "unread" in inbox
+    assert "mentioned you" in inbox
+    assert "unread" in inbox
     assert issue.id in inbox
 
 

@@ -39,7 +39,8 @@ def test_assignment_sends_one_email_with_unsubscribe_headers(staff, make_issue):
     assert "Ada assigned you to “Margin call”" in sent.subject
     assert f"https://issues.example/issues/{issue.id}/" in sent.body
     html, kind = sent.alternatives[0]
-    assert kind == "text/html" and "Open the issue" in html
+    assert kind == "text/html"
+    assert "Open the issue" in html
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert sent.extra_headers["List-Unsubscribe"].startswith(
         "<https://issues.example/notifications/unsubscribe/"
@@ -93,7 +94,7 @@ def test_smtp_delivery_through_a_real_server(settings, staff, make_issue):
     received = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope)
             return "250 OK"
 

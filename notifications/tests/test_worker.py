@@ -27,7 +27,8 @@ def database_url() -> str:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{db['NAME']}"
     user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
-    return f"postgres://{user}{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    return f"postgres://{user}{host}/{db['NAME']}"
 
 
 def inbox(user):

@@ -4,6 +4,7 @@ import pytest
 
 from issues import services
 from issues.domain import IssueChanges
+from issues.store import get_issue_repository
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,9 @@ def test_watch_and_unwatch_through_the_api(api, staff, make_issue):
     issue = make_issue(ada)
     api.as_user(bob)
     assert api.post(f"/api/v1/issues/{issue.id}/watch", {}).json() == {"watching": True}
-    assert bob.actor_id in services.get_issue_repository().get(issue.id).watcher_ids
+    stored = get_issue_repository().get(issue.id)
+    assert stored is not None
+    assert bob.actor_id in stored.watcher_ids
     assert api.delete(f"/api/v1/issues/{issue.id}/watch").json() == {"watching": False}
     assert api.post("/api/v1/issues/missing/watch", {}).status_code == 404
 

@@ -2,11 +2,13 @@
 watchers written with the change. Tasks run at once (the immediate backend)."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from issues import services
 from issues.domain import IssueChanges, NewIssue, Priority, Status
+from issues.store import get_issue_repository
 from issues.store.outbox import EVENTS
 from notifications import services as notify
 from notifications.domain import Kind
@@ -15,8 +17,14 @@ from notifications.store import NOTIFICATIONS, NotificationStore
 pytestmark = pytest.mark.django_db
 
 
-def kinds(items):
+def kinds(items: list[Any]) -> list[Kind]:
     return [item.type for item in items]
+
+
+def watchers(issue_id: str) -> set[str]:
+    stored = get_issue_repository().get(issue_id)
+    assert stored is not None
+    return set(stored.watcher_ids)
 
 
 def test_assigning_tells_the_assignee_who_now_watches(staff, make_issue, inbox, store):
@@ -28,8 +36,7 @@ def test_assigning_tells_the_assignee_who_now_watches(staff, make_issue, inbox, 
     assert kinds(inbox(bob)) == [Kind.ASSIGNED]
     assert "Ada assigned you" in inbox(bob)[0].message
     assert inbox(ada) == []  # never the actor
-    stored = services.get_issue_repository().get(issue.id)
-    assert set(stored.watcher_ids) == {ada.actor_id, bob.actor_id}
+    assert watchers(issue.id) == {ada.actor_id, bob.actor_id}
     assert list(store.collection(EVENTS).stream()) == []  # delivered, outbox empty
 
 
@@ -50,8 +57,7 @@ def test_comments_tell_watchers_and_mentioned_once_each(staff, make_issue, inbox
     assert kinds(inbox(bob)) == [Kind.COMMENTED]  # a watcher since commenting
     assert kinds(inbox(dan)) == [Kind.MENTIONED]
     assert inbox(cy) == []
-    watchers = services.get_issue_repository().get(issue.id).watcher_ids
-    assert set(watchers) == {ada.actor_id, bob.actor_id, cy.actor_id, dan.actor_id}
+    assert watchers(issue.id) == {ada.actor_id, bob.actor_id, cy.actor_id, dan.actor_id}
 
 
 def test_mention_by_email_local_part(make_user, make_issue, inbox, staff):
@@ -81,7 +87,7 @@ def test_edited_description_tells_only_the_newly_mentioned(staff, make_issue, in
     )
     assert kinds(inbox(bob)) == [Kind.MENTIONED]
     assert kinds(inbox(cy)) == [Kind.MENTIONED]
-    assert cy.actor_id in services.get_issue_repository().get(issue.id).watcher_ids
+    assert cy.actor_id in watchers(issue.id)
 
 
 def test_services_are_told_nothing(staff, make_user, inbox, store):
@@ -123,7 +129,7 @@ def test_a_retried_delivery_creates_nothing_twice(staff, make_issue, inbox, stor
     events = store.collection(EVENTS)
     saved = {}
 
-    def keep(doc_id, data):
+    def keep(doc_id: str, data: Any) -> None:
         saved[doc_id] = data
 
     # Deliver by hand: capture the outbox event before the task runs it.

@@ -6,6 +6,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -31,7 +32,7 @@ def database_url() -> str:
     return f"postgres://{user}{host}/{db['NAME']}"
 
 
-def inbox(user):
+def inbox(user: Any) -> list[Any]:
     return (
         NotificationStore()
         .page(user_id=user.actor_id, unread_only=False, limit=100, cursor=None)
@@ -67,7 +68,9 @@ def test_a_killed_worker_loses_and_doubles_nothing(staff, make_issue, tmp_path):
         deadline = time.monotonic() + 60
         while len(inbox(ada)) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(inbox(ada)) >= 3, worker.stdout.read() if worker.poll() else ""
+        assert len(inbox(ada)) >= 3, (
+            worker.stdout.read() if worker.poll() and worker.stdout else ""
+        )
     finally:
         os.kill(worker.pid, signal.SIGKILL)  # mid-delivery, no clean-up
         worker.wait(10)

@@ -28,7 +28,7 @@ def test_mention_badge_inbox_mark_read(portal, page, make_user):  # noqa: F811
         actor=ada, data=NewIssue(title="Quotes lag", description="since 9:00")
     )
     sign_in(page, portal, "ada@quantory.app", f"/issues/{issue.id}/")
-    page.get_by_label("Comment").fill("@bob can you look?")
+    page.get_by_role("textbox", name="Comment").fill("@bob can you look?")
     page.get_by_role("button", name="Comment", exact=True).click()
     expect(page.locator(".messages")).to_contain_text("Comment added")
     page.context.clear_cookies()

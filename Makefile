@@ -20,11 +20,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 ## run: migrate, create the local admin (printing how to sign in), start the Firestore
 ## emulator (unless FIRESTORE_EMULATOR_HOST is set) and serve on
-## http://127.0.0.1:$(PORT) until Ctrl-C.
+## http://127.0.0.1:$(PORT) with one task worker (notifications; e-mail on the
+## console) and the notification sweep each minute, all stopping on Ctrl-C.
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_dev_admin --base-url http://127.0.0.1:$(PORT)
-	$(PY) manage.py firestore_emulator -- $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py firestore_emulator -- sh -c '\
+	  $(PY) manage.py db_worker --no-reload --interval 0.5 & W=$$!; \
+	  (while sleep 60; do $(PY) manage.py sweep_notifications >/dev/null; done) & S=$$!; \
+	  trap "kill $$W $$S 2>/dev/null" EXIT INT TERM; \
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT)'
 
 ## test: the whole suite against its own Firestore emulator.
 test: $(VENV)/.dev

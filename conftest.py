@@ -53,10 +53,38 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
         os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SQLite tests use a file, not memory, so a worker started in a child
+    process (the notifications worker test) can open the test database."""
+    from django.db import connections
+
+    database = connections["default"].settings_dict
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Every test starts with an empty cache: no rate-limit counts or cached pages."""
     cache.clear()
+
+
+IMMEDIATE_TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+}
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks() -> Iterator[None]:
+    """Tasks run where they are enqueued (the worker tests start real workers
+    with the database backend instead)."""
+    with override_settings(TASKS=IMMEDIATE_TASKS):
+        yield
 
 
 @pytest.fixture

@@ -34,6 +34,9 @@ class IssueEvent:
     actor_id: str
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     comment_id: str | None = None
+    # The outbox document written in the same commit (`issues.store.outbox`);
+    # None for occurrences and deletes, which write none.
+    id: str | None = None
 
 
 Handler = Callable[[IssueEvent], None]

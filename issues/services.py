@@ -9,6 +9,7 @@ status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
 version and StoreUnavailable (503) when Firestore does not answer.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +42,14 @@ from issues.workflow import (
     new_issue,
     record_occurrence,
 )
-from issuetracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from issuetracker.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+from notifications.services import people_mentioned, watches_automatically
 
 
 def _now() -> datetime:
@@ -73,7 +81,9 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     now = _now()
     reporter_id = actor_id(actor)
     issue_id = data.id or repo.new_id()
+    event_id = repo.new_id()
     issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
+    issue = replace(issue, watcher_ids=_first_watchers(actor, issue))
     activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
     fingerprint = issue.fingerprint
 
@@ -87,7 +97,8 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     try:
         if fingerprint is None:
             result = CreateResult(
-                issue=repo.add(issue=issue, activity=activity), created=True
+                issue=repo.add(issue=issue, activity=activity, event_id=event_id),
+                created=True,
             )
         else:
             result = repo.add_or_absorb(
@@ -95,12 +106,23 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
                 activity=activity,
                 absorb=absorb,
                 chosen_id=data.id is not None,
+                event_id=event_id,
             )
     except IssueExists as taken:
         return _replay(taken.stored, reporter_id=reporter_id, title=issue.title)
     if not result.replayed:
-        _published(result, reporter_id)
+        _published(result, reporter_id, event_id)
     return result
+
+
+def _first_watchers(actor: Actor, issue: Issue) -> tuple[str, ...]:
+    """Who watches a new issue: its reporter (staff only), its assignee and the
+    people its description mentions."""
+    found = [issue.reporter_id] if watches_automatically(actor) else []
+    if issue.assignee_id:
+        found.append(issue.assignee_id)
+    found.extend(people_mentioned(text=issue.description))
+    return tuple(dict.fromkeys(found))
 
 
 def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:
@@ -113,11 +135,17 @@ def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:
     return CreateResult(issue=stored, created=False, replayed=True)
 
 
-def _published(result: CreateResult, reporter_id: str) -> None:
-    """Publish a committed report: a new issue, or one more occurrence."""
+def _published(result: CreateResult, reporter_id: str, event_id: str) -> None:
+    """Publish a committed report: a new issue (with its outbox event), or one
+    more occurrence (none)."""
     kind = EventKind.REPORTED if result.created else EventKind.OCCURRED
     events.publish(
-        IssueEvent(kind=kind, issue_id=result.issue.id, actor_id=reporter_id)
+        IssueEvent(
+            kind=kind,
+            issue_id=result.issue.id,
+            actor_id=reporter_id,
+            id=event_id if result.created else None,
+        )
     )
 
 
@@ -160,6 +188,14 @@ def issue_update(
         _check_duplicate_of(actor, changes.duplicate_of)
     editor_id = actor_id(actor)
     now = _now()
+    repo = get_issue_repository()
+    event_id = repo.new_id()
+    # Looked up before the transaction, which Firestore may run again.
+    mentioned = (
+        people_mentioned(text=changes.description)
+        if isinstance(changes.description, str)
+        else ()
+    )
 
     def mutate(issue: Issue) -> UpdateResult:
         visible(actor, issue)
@@ -169,15 +205,17 @@ def issue_update(
                 "read it again and retry."
             )
         _check_edit(actor, issue, changed_fields(issue, changes))
-        return apply_changes(issue, changes, actor_id=editor_id, now=now)
+        result = apply_changes(issue, changes, actor_id=editor_id, now=now)
+        return _with_new_watchers(issue, result, mentioned)
 
-    result = get_issue_repository().update(issue_id=issue_id, mutate=mutate)
+    result = repo.update(issue_id=issue_id, mutate=mutate, event_id=event_id)
     if result.activity is not None:  # something moved and was written
         events.publish(
             IssueEvent(
                 kind=EventKind.UPDATED,
                 issue_id=issue_id,
                 actor_id=editor_id,
+                id=event_id,
                 changes={
                     change.field: (change.old_value, change.new_value)
                     for change in result.activity.changes
@@ -204,6 +242,39 @@ def _check_duplicate_of(actor: Actor, duplicate_of: str) -> None:
             f"duplicate_of: there is no issue {duplicate_of!r}.",
             errors={"duplicate_of": [f"No issue with id {duplicate_of!r}."]},
         ) from None
+
+
+def _with_new_watchers(
+    before: Issue, result: UpdateResult, mentioned: tuple[str, ...]
+) -> UpdateResult:
+    """`result` with a new assignee and the people a new description mentions
+    added to the issue's watchers (pure: runs inside the transaction)."""
+    after = result.issue
+    if result.activity is None:
+        return result
+    found = list(after.watcher_ids)
+    if after.assignee_id and after.assignee_id != before.assignee_id:
+        found.append(after.assignee_id)
+    if after.description != before.description:
+        found.extend(mentioned)
+    watchers = tuple(dict.fromkeys(found))
+    if watchers == after.watcher_ids:
+        return result
+    return replace(result, issue=replace(after, watcher_ids=watchers))
+
+
+def issue_watch(*, actor: Actor, issue_id: str, watching: bool) -> None:
+    """Start (or stop) `actor` watching an issue they may read (404 otherwise).
+
+    Service users receive no notifications, so they may not watch (403).
+    """
+    require(actor, Action.READ, owner_id=actor_id(actor))
+    if watching and not watches_automatically(actor):
+        raise Forbidden("Service users receive no notifications.")
+    repo = get_issue_repository()
+    visible(actor, repo.get(issue_id))
+    if not repo.watch(issue_id=issue_id, user_id=actor_id(actor), watching=watching):
+        raise NotFound("No issue with this id.")
 
 
 def issue_delete(*, actor: Actor, issue_id: str) -> None:
@@ -249,13 +320,22 @@ def comment_add(*, actor: Actor, issue_id: str, content: str) -> Comment:
     activity = Activity(
         type=ActivityType.COMMENTED, user_id=comment.author_id, created_at=now
     )
-    added = repo.add_comment(comment=comment, activity=activity)
+    watchers = [comment.author_id] if watches_automatically(actor) else []
+    watchers.extend(people_mentioned(text=content))
+    event_id = repo.new_id()
+    added = repo.add_comment(
+        comment=comment,
+        activity=activity,
+        event_id=event_id,
+        watchers=tuple(dict.fromkeys(watchers)),
+    )
     events.publish(
         IssueEvent(
             kind=EventKind.COMMENTED,
             issue_id=issue_id,
             actor_id=added.author_id,
             comment_id=added.id,
+            id=event_id,
         )
     )
     return added

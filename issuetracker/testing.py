@@ -60,12 +60,15 @@ def run_manage(
     )
 
 
-def start_manage(*args: str, drop: Iterable[str] = ()) -> "subprocess.Popen[str]":
-    """Start `manage.py *args` in a child, stdout and stderr merged into one pipe."""
+def start_manage(
+    *args: str, drop: Iterable[str] = (), env: Mapping[str, str] | None = None
+) -> "subprocess.Popen[str]":
+    """Start `manage.py *args` in a child (with `env` over a clean base, as
+    `run_manage`), stdout and stderr merged into one pipe."""
     return subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
-        env=child_env({}, drop=drop),
+        env=child_env(env or {}, drop=drop),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

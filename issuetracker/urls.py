@@ -10,6 +10,7 @@ from issuetracker.health import HealthView
 urlpatterns = [
     path("api/health", HealthView.as_view(), name="health"),
     path("api/v1/", include("issues.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",
@@ -21,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("notifications/", include("notifications.urls_portal")),
     path("", include("issues.urls_portal")),
 ]
 

@@ -52,9 +52,12 @@ class IssueRepository(Protocol):
     def new_id(self) -> str:
         """A fresh issue id."""
 
-    def add(self, *, issue: Issue, activity: Activity) -> Issue:
-        """Store a new issue and its `created` activity together; IssueExists
-        when its id is taken."""
+    def add(
+        self, *, issue: Issue, activity: Activity, event_id: str | None = None
+    ) -> Issue:
+        """Store a new issue and its `created` activity together (and the outbox
+        event `event_id`, `issues.store.outbox`); IssueExists when its id is
+        taken."""
 
     def add_or_absorb(
         self,
@@ -63,6 +66,7 @@ class IssueRepository(Protocol):
         activity: Activity,
         absorb: Absorption,
         chosen_id: bool = False,
+        event_id: str | None = None,
     ) -> CreateResult:
         """Atomically: let the issue holding `issue`'s reporter and fingerprint
         absorb it (by the pure `absorb`), or store `issue` as `add` does and make
@@ -73,8 +77,11 @@ class IssueRepository(Protocol):
     def get(self, issue_id: str) -> Issue | None:
         """The issue, or None when there is none."""
 
-    def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
-        """Read, change (by the pure `mutate`) and write one issue atomically."""
+    def update(
+        self, *, issue_id: str, mutate: Mutation, event_id: str | None = None
+    ) -> UpdateResult:
+        """Read, change (by the pure `mutate`) and write one issue atomically,
+        with the outbox event `event_id` when something changed."""
 
     def duplicate_ids(
         self, *, issue_id: str, reporter_id: str | None = None, limit: int
@@ -99,8 +106,19 @@ class IssueRepository(Protocol):
     def rebuild_counts(self) -> IssueCounts:
         """Recount the issues with aggregation queries and rewrite the counters."""
 
-    def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
-        """Store a comment, its activity and the issue's new comment count."""
+    def add_comment(
+        self,
+        *,
+        comment: Comment,
+        activity: Activity,
+        event_id: str | None = None,
+        watchers: tuple[str, ...] = (),
+    ) -> Comment:
+        """Store a comment, its activity, the issue's new comment count, the new
+        `watchers` and the outbox event `event_id` together."""
+
+    def watch(self, *, issue_id: str, user_id: str, watching: bool) -> bool:
+        """Start or stop `user_id` watching the issue; False when it is absent."""
 
     def comments_page(
         self, *, issue_id: str, limit: int, cursor: str | None

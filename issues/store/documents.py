@@ -98,6 +98,7 @@ ISSUE_FIELDS: Final[Mapping[str, str]] = {
     "component": COMPONENT,
     "updated_at": UPDATED,
     "resolved_at": RESOLVED,
+    "watcher_ids": WATCHERS,
     "version": VERSION,
 }
 

@@ -57,6 +57,7 @@ from issues.store.documents import (
     SEARCH_WORDS,
     UPDATED,
     VERSION,
+    WATCHERS,
     Snapshot,
     activity_from_document,
     activity_to_document,
@@ -69,6 +70,7 @@ from issues.store.documents import (
     repairs,
     stored_field,
 )
+from issues.store.outbox import EVENTS, event_document
 from issues.store.queries import (
     aggregate_count,
     duplicates_query,
@@ -104,6 +106,7 @@ class FirestoreIssueRepository:
             self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
         )
         self.fingerprints = self.client.collection(FINGERPRINTS)
+        self.events = self.client.collection(EVENTS)
 
     def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
         """Run a `@firestore.transactional` function with bounded calls."""
@@ -118,9 +121,12 @@ class FirestoreIssueRepository:
         """A fresh random document id (Firestore's own generator, no call)."""
         return str(self.issues.document().id)
 
-    def add(self, *, issue: Issue, activity: Activity) -> Issue:
-        """One batch: the issue (must not exist), its `created` activity and +1 on
-        the counters of its status and priority and the total."""
+    def add(
+        self, *, issue: Issue, activity: Activity, event_id: str | None = None
+    ) -> Issue:
+        """One batch: the issue (must not exist), its `created` activity, +1 on
+        the counters of its status and priority and the total, and the outbox
+        event `event_id` when given."""
         ref = self.issues.document(issue.id)
         document = issue_to_document(issue)
         batch = self.client.batch()
@@ -129,6 +135,11 @@ class FirestoreIssueRepository:
         add_moves(
             batch, random_shard(self.counter_shards), counter_moves(None, document)
         )
+        if event_id:
+            batch.set(
+                self.events.document(event_id),
+                event_document(kind="reported", issue_id=issue.id, activity=activity),
+            )
         try:
             with store_errors("creating an issue"):
                 batch.commit(**call_options())
@@ -145,6 +156,7 @@ class FirestoreIssueRepository:
         activity: Activity,
         absorb: Absorption,
         chosen_id: bool = False,
+        event_id: str | None = None,
     ) -> CreateResult:
         """A transaction on the fingerprint lock of `issue`'s reporter and
         fingerprint: read the lock and the issue it names; if `absorb` takes the
@@ -204,6 +216,13 @@ class FirestoreIssueRepository:
                 activity_to_document(activity),
             )
             add_moves(transaction, shard, counter_moves(None, document))
+            if event_id:
+                transaction.set(
+                    self.events.document(event_id),
+                    event_document(
+                        kind="reported", issue_id=issue.id, activity=activity
+                    ),
+                )
             if held.exists:
                 transaction.set(lock_ref, lock)
             else:
@@ -243,7 +262,9 @@ class FirestoreIssueRepository:
             snapshot = self.issues.document(issue_id).get(**call_options())
         return read_issue(snapshot) if snapshot.exists else None
 
-    def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
+    def update(
+        self, *, issue_id: str, mutate: Mutation, event_id: str | None = None
+    ) -> UpdateResult:
         """A transaction: read the issue, apply `mutate`, write it, its activity and
         the counter moves of a status or priority change (-1 old, +1 new).
 
@@ -281,6 +302,13 @@ class FirestoreIssueRepository:
                 activity_to_document(result.activity),
             )
             add_moves(transaction, shard, counter_moves(data, {**data, **writes}))
+            if event_id:
+                transaction.set(
+                    self.events.document(event_id),
+                    event_document(
+                        kind="updated", issue_id=issue_id, activity=result.activity
+                    ),
+                )
             return result
 
         result: UpdateResult = self._transact(run, "updating an issue")
@@ -355,8 +383,16 @@ class FirestoreIssueRepository:
         `issues.store.backfill.rebuild_counts`)."""
         return rebuild_counts(self.client, self.issues, self.counter_shards)
 
-    def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:
-        """One batch: comment, `commented` activity, counter and updatedAt."""
+    def add_comment(
+        self,
+        *,
+        comment: Comment,
+        activity: Activity,
+        event_id: str | None = None,
+        watchers: tuple[str, ...] = (),
+    ) -> Comment:
+        """One batch: comment, `commented` activity, counter, updatedAt, the new
+        `watchers` and the outbox event `event_id` when given."""
         ref = self.issues.document(comment.issue_id)
         comment_ref = ref.collection(COMMENTS).document()
         batch = self.client.batch()
@@ -371,10 +407,23 @@ class FirestoreIssueRepository:
             },
         )
         batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
-        batch.update(
-            ref,
-            {COMMENT_COUNT: firestore.Increment(1), UPDATED: comment.created_at},
-        )
+        issue_writes: dict[str, Any] = {
+            COMMENT_COUNT: firestore.Increment(1),
+            UPDATED: comment.created_at,
+        }
+        if watchers:
+            issue_writes[WATCHERS] = firestore.ArrayUnion(list(watchers))
+        batch.update(ref, issue_writes)
+        if event_id:
+            batch.set(
+                self.events.document(event_id),
+                event_document(
+                    kind="commented",
+                    issue_id=comment.issue_id,
+                    activity=activity,
+                    comment_id=comment_ref.id,
+                ),
+            )
         with store_errors("adding a comment"):
             try:
                 batch.commit(**call_options())
@@ -388,6 +437,19 @@ class FirestoreIssueRepository:
             created_at=comment.created_at,
             updated_at=comment.updated_at,
         )
+
+    def watch(self, *, issue_id: str, user_id: str, watching: bool) -> bool:
+        """Add `user_id` to (or take it off) the issue's `watcherIds`, one update
+        that races with no other write; False when there is no such issue."""
+        change = firestore.ArrayUnion if watching else firestore.ArrayRemove
+        with store_errors("changing watchers"):
+            try:
+                self.issues.document(issue_id).update(
+                    {WATCHERS: change([user_id])}, **call_options()
+                )
+            except google_exceptions.NotFound:
+                return False
+        return True
 
     def backfill(self, *, page_size: int = 300) -> BackfillReport:
         """Add what queries need to documents the Flask app wrote (see

@@ -205,5 +205,8 @@ def test_the_index_file_lists_no_index_nothing_needs(firestore_emulator):
     needed: set[Index] = set()
     for filters in every_list_filter():
         needed |= required(plan_issue_query(collection, filters, cursor=None).query)
-    unused = {i for i in declared() - needed if i[1] == "COLLECTION"}
+    # Other collections' indexes are checked by their apps' tests.
+    unused = {
+        i for i in declared() - needed if i[1] == "COLLECTION" and i[0] == "issues"
+    }
     assert not unused, f"not needed by any list query: {sorted(unused)}"

@@ -577,7 +577,9 @@ def test_viewer_sees_no_edit_controls(client, as_role, make_user, make_issue):
     assert response.status_code == 200
     assert response.context["edit_form"] is None
     assert response.context["comment_form"] is None
-    assert "<form" not in page.split("</header>", 1)[1]
+    # Watching is reading, not editing: the one form a viewer gets.
+    forms = re.findall(r'<form[^>]*action="([^"]*)"', page.split("</header>", 1)[1])
+    assert forms == [f"/notifications/watch/{issue.id}/"]
 
 
 # --- edits ----------------------------------------------------------------------------

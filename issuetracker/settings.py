@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from issuetracker.clientip import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / ".data"))
 
@@ -137,7 +139,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters must be shared by gunicorn workers, hence Redis in production.
+# Rate-limit counters must be shared by gunicorn workers, hence Redis in production:
+# with per-process counters each worker allows the full rate. RATE_LIMIT_STORE=
+# per-process accepts that, for single-worker deployments only.
+RATE_LIMIT_STORE = os.environ.get("RATE_LIMIT_STORE", "shared")
+if RATE_LIMIT_STORE not in {"shared", "per-process"}:
+    raise ImproperlyConfigured(
+        f"RATE_LIMIT_STORE must be 'shared' or 'per-process', got {RATE_LIMIT_STORE!r}."
+    )
+if IS_PRODUCTION and RATE_LIMIT_STORE == "shared" and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "Production settings (DJANGO_ENV=production) refuse to start without "
+        "REDIS_URL: rate-limit counters must be shared by all gunicorn workers. "
+        "For a single-worker deployment set RATE_LIMIT_STORE=per-process instead."
+    )
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
@@ -267,6 +282,13 @@ REST_FRAMEWORK = {
 }
 # Writes (create, comment, change, delete) per caller, counted in the shared cache.
 API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "120/m")
+# Whose address an anonymous caller has (issuetracker/clientip.py): a count of
+# proxies in front of the app or their CIDRs; empty trusts none (REMOTE_ADDR).
+TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+try:
+    parse_trusted_proxies(TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 # When the cache cannot count, let the call through: a service's bug report is
 # worth more than the limit.
 RATELIMIT_FAIL_OPEN = True

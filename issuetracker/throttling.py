@@ -14,6 +14,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from issuetracker.clientip import client_ip
+
 if TYPE_CHECKING:  # DRF imports this module while rest_framework.views loads.
     from rest_framework.views import APIView
 
@@ -21,11 +23,12 @@ WRITE_GROUP = "api-write"
 
 
 def caller_key(group: str, request: Request) -> str:
-    """Who is counted: the signed-in user or key owner, else the client address."""
+    """Who is counted: the signed-in user or key owner, else the client address
+    (X-Forwarded-For only as far as TRUSTED_PROXIES allows)."""
     user = request.user
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    return f"ip:{client_ip(request)}"
 
 
 class WriteRateThrottle(BaseThrottle):

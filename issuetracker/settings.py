@@ -292,11 +292,16 @@ except ValueError as error:
 # When the cache cannot count, let the call through: a service's bug report is
 # worth more than the limit.
 RATELIMIT_FAIL_OPEN = True
-if not re.fullmatch(r"\d+/\d*[smhd]", API_WRITE_RATE):
-    raise ImproperlyConfigured(
-        f"API_WRITE_RATE must look like 120/m (count/period: s, m, h, d), "
-        f"got {API_WRITE_RATE!r}."
-    )
+# Portal form writes (new issue, comment, edit, bulk actions) per signed-in person.
+PORTAL_WRITE_RATE = os.environ.get("PORTAL_WRITE_RATE", "60/m")
+for _name, _rate in (
+    ("API_WRITE_RATE", API_WRITE_RATE),
+    ("PORTAL_WRITE_RATE", PORTAL_WRITE_RATE),
+):
+    if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(
+            f"{_name} must look like 120/m (count/period: s, m, h, d), got {_rate!r}."
+        )
 
 # OpenAPI schema at /api/schema/, Swagger UI at /api/docs/ from local static files.
 SPECTACULAR_SETTINGS = {

@@ -5,6 +5,7 @@ into problem+json. Anonymous callers are let through only where the Flask app's
 contract needs it (compatibility mode); `actor_for_request` then names the actor.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,14 +43,17 @@ from issues.serializers import (
     IssueUpdateInput,
     PageQuery,
 )
-from issuetracker.errors import PreconditionFailed
+from issuetracker.errors import InvalidInput
 from issuetracker.exception_handler import PROBLEM_CONTENT_TYPE, ProblemSerializer
 from issuetracker.parsers import LimitedJSONParser
 
 JSON = "application/json"
 
 _PROBLEM_TEXT = {
-    400: "Malformed JSON, unknown fields or invalid values (`errors` names them).",
+    400: (
+        "Malformed JSON (or nested deeper than 32 levels), unknown fields, invalid "
+        "values or an unusable `If-Match` (`errors` names them)."
+    ),
     401: "No or invalid credentials (send `Authorization: Bearer <key>`).",
     403: "The caller's role does not allow this.",
     404: "No such issue, or one the caller may not see.",
@@ -88,7 +92,10 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description='The ETag of the version read (`"3"`); 412 when it is stale.',
+    description=(
+        'The ETag of the version read (`"3"`) or `*`; 412 when it is stale, 400 '
+        'when it is no strong ETag (`W/"3"`, lists, unquoted).'
+    ),
 )
 ETAG = OpenApiParameter(
     "ETag",
@@ -196,19 +203,24 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
+# A strong entity tag holding a version: `"3"`. Weak tags (`W/"3"`) and lists do
+# not name one version, so they are refused rather than guessed at.
+_STRONG_VERSION = re.compile(r'"(\d{1,18})"')
+
+
 def _if_match(request: Request) -> int | None:
-    """The version `If-Match` expects: None when absent or `*`; 412 if unusable."""
+    """The version `If-Match` expects: None when absent or `*`; 400 if unusable."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    value = header.strip()
-    value = value.removeprefix("W/")
-    try:
-        return int(value.strip('"'))
-    except ValueError:
-        raise PreconditionFailed(
-            f"If-Match {header!r} names no version of this issue."
-        ) from None
+    match = _STRONG_VERSION.fullmatch(header.strip())
+    if match is None:
+        message = (
+            f'If-Match must be one strong ETag as read, like "3", or *; '
+            f"got {header[:40]!r}."
+        )
+        raise InvalidInput(message, errors={"If-Match": [message]})
+    return int(match.group(1))
 
 
 def _issue_response(issue: Any, status: int = http.HTTP_200_OK) -> Response:

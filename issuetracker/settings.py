@@ -69,6 +69,8 @@ ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", "" if IS_PRODUCTION else "127.0.0.1,localhost,[::1]"
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Never Django's HTML page under /api/: a problem+json 403 there.
+CSRF_FAILURE_VIEW = "issuetracker.exception_handler.csrf_failure"
 
 INSTALLED_APPS = [
     "accounts.apps.TrackerAdminConfig",  # django.contrib.admin, admins only

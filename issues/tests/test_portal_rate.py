@@ -19,7 +19,9 @@ def signed_in(client, developer, settings):
 
 def test_comments_over_the_rate_get_the_429_page_with_retry_after(signed_in, issue):
     path = f"/issues/{issue.id}/comments/"
-    statuses = [signed_in.post(path, {"content": f"c{n}"}).status_code for n in range(3)]
+    statuses = [
+        signed_in.post(path, {"content": f"c{n}"}).status_code for n in range(3)
+    ]
     assert statuses == [302, 302, 302]
 
     refused = signed_in.post(path, {"content": "one too many"})

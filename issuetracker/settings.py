@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (redirects and refusals too) carries X-Request-ID.
+    "issuetracker.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,7 +108,7 @@ MIDDLEWARE = [
 
 if IS_PRODUCTION:
     # Serves collected static files in production; runserver serves them locally.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "issuetracker.urls"
 WSGI_APPLICATION = "issuetracker.wsgi.application"
@@ -352,12 +354,34 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# Logs go to stdout: JSON lines in production (one object a record, with the
+# request id, caller and client IP), the readable format locally. Every record
+# of a request carries its id (X-Request-ID); see issuetracker/logs.py.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request": {"()": "issuetracker.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "plain": {
+            "()": "issuetracker.logs.PlainFormatter",
+            "format": (
+                "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+            ),
+        },
+        "json": {"()": "issuetracker.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # SQL with its parameters (session keys among them) stays out, even at DEBUG.
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -2,6 +2,7 @@
 unknown URLs, CSRF failures and unusable If-Match headers."""
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
@@ -12,10 +13,11 @@ ISSUES = "/api/v1/issues"
 PROBLEM = "application/problem+json"
 
 
-def problem(response, status):
+def problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.content[:300]
     assert response["Content-Type"] == PROBLEM
-    return json.loads(response.content)
+    data: dict[str, Any] = json.loads(response.content)
+    return data
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -58,10 +59,14 @@ _PROBLEM_TEXT = {
     403: "The caller's role does not allow this.",
     404: "No such issue, or one the caller may not see.",
     405: "Method not allowed.",
-    409: "A status move DESIGN.md does not allow.",
+    409: (
+        "Conflicts with the current state: a status move DESIGN.md does not allow, "
+        "or a client-chosen `id` another report holds."
+    ),
     412: "`If-Match` names a version that is no longer current; nothing written.",
     413: "Body larger than 1 MiB.",
     415: "Body is not `application/json`.",
+    429: "Over `API_WRITE_RATE` writes; retry after `Retry-After` seconds.",
     503: "Firestore did not answer in time; retry after `Retry-After` seconds.",
 }
 
@@ -76,10 +81,14 @@ def problems(*statuses: int) -> dict[Any, Any]:
     }
 
 
-ISSUE_ID = OpenApiParameter("issue_id", str, OpenApiParameter.PATH)
+ISSUE_ID = OpenApiParameter(
+    "issue_id",
+    {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,128}$"},
+    OpenApiParameter.PATH,
+)
 X_USER_ID = OpenApiParameter(
     "X-User-Id",
-    str,
+    {"type": "string", "pattern": r"^[\w.@+-]{1,100}$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -89,7 +98,7 @@ X_USER_ID = OpenApiParameter(
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    str,
+    {"type": "string", "pattern": r'^("[0-9]{1,18}"|\*)$'},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -113,8 +122,18 @@ LINK = OpenApiParameter(
 )
 
 
+class PageAutoSchema(AutoSchema):
+    """drf-spectacular's schema, except that a `list` action answers one page
+    object (`{"issues": [...], "next": ...}`), not a bare array of them."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False
+
+
 class ApiView(ViewSet):
     """JSON in (1 MiB at most), JSON out; the browsable API for signed-in staff."""
+
+    schema = PageAutoSchema()
 
     parser_classes: list[type[BaseParser]] = [LimitedJSONParser]
     renderer_classes: list[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
@@ -287,7 +306,7 @@ class IssueViewSet(ApiView):
                     "counting this report as one more occurrence."
                 ),
             ),
-            **problems(400, 403, 413, 415),
+            **problems(400, 403, 409, 413, 415, 429),
         },
         examples=[
             OpenApiExample(
@@ -321,7 +340,7 @@ class IssueViewSet(ApiView):
         operation_id="issues_retrieve",
         summary="Read an issue",
         parameters=[ISSUE_ID, X_USER_ID, ETAG],
-        responses={(200, JSON): IssueOutput, **problems(404)},
+        responses={(200, JSON): IssueOutput, **problems(400, 403, 404)},
     )
     def retrieve(self, request: Request, issue_id: str) -> Response:
         """One issue, with its version as ETag."""
@@ -341,7 +360,7 @@ class IssueViewSet(ApiView):
         request={JSON: IssueUpdateInput},
         responses={
             (200, JSON): IssueOutput,
-            **problems(400, 403, 404, 409, 412, 413, 415),
+            **problems(400, 403, 404, 409, 412, 413, 415, 429),
         },
     )
     def partial_update(self, request: Request, issue_id: str) -> Response:
@@ -362,7 +381,7 @@ class IssueViewSet(ApiView):
         summary="Delete an issue (admins)",
         description="Removes the issue with its comments and activities.",
         parameters=[ISSUE_ID],
-        responses={204: None, **problems(403, 404)},
+        responses={204: None, **problems(403, 404, 429)},
     )
     def destroy(self, request: Request, issue_id: str) -> HttpResponse:
         """204 once the issue and everything under it is gone."""
@@ -379,7 +398,7 @@ class CommentViewSet(ApiView):
         operation_id="issues_comments_list",
         summary="List an issue's comments",
         parameters=[ISSUE_ID, PageQuery, X_USER_ID, LINK],
-        responses={(200, JSON): CommentPageOutput, **problems(400, 404)},
+        responses={(200, JSON): CommentPageOutput, **problems(400, 403, 404)},
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"comments": [...], "next": ...}`, oldest first."""
@@ -394,9 +413,12 @@ class CommentViewSet(ApiView):
             "The caller is the author; anonymous callers in compatibility mode "
             "name the service with `author_id`."
         ),
-        parameters=[ISSUE_ID],
+        parameters=[ISSUE_ID, X_USER_ID],
         request={JSON: CommentCreateInput},
-        responses={(201, JSON): CommentOutput, **problems(400, 403, 404, 413, 415)},
+        responses={
+            (201, JSON): CommentOutput,
+            **problems(400, 403, 404, 413, 415, 429),
+        },
     )
     def create(self, request: Request, issue_id: str) -> Response:
         """201 with the comment."""
@@ -420,8 +442,8 @@ class ActivityViewSet(ApiView):
         operation_id="issues_activities_list",
         summary="An issue's history",
         description="Oldest first; each entry lists the fields it changed.",
-        parameters=[ISSUE_ID, PageQuery, LINK],
-        responses={(200, JSON): ActivityPageOutput, **problems(400, 404)},
+        parameters=[ISSUE_ID, PageQuery, X_USER_ID, LINK],
+        responses={(200, JSON): ActivityPageOutput, **problems(400, 403, 404)},
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"activities": [...], "next": ...}`."""

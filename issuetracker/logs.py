@@ -33,7 +33,8 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # exception message quoting a header, a URL with a key) from printing one.
 _SECRETS = (
     (re.compile(r"(?i)\b(bearer|basic|token)\s+[^\s,;\"']+"), r"\1 [redacted]"),
-    (re.compile(r"\bitk_[A-Za-z0-9_\-]+"), "itk_[redacted]"),
+    # itk_<prefix>_<secret>: the prefix names the key and may be shown.
+    (re.compile(r"\b(itk_[A-Za-z0-9]+_)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
     (
         re.compile(
             r"(?i)\b(password|passwd|secret|token|api_?key|key|sessionid|"

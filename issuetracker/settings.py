@@ -319,6 +319,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "issues.schema.closed_request_bodies",
+        "issues.schema.issue_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": ["open", "in-progress", "resolved", "closed"],
         "HealthStatusEnum": ["healthy", "unhealthy"],

@@ -146,7 +146,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters must be shared by gunicorn workers, hence Redis in production:
 # with per-process counters each worker allows the full rate. RATE_LIMIT_STORE=
 # per-process accepts that, for single-worker deployments only.
-RATE_LIMIT_STORE = os.environ.get("RATE_LIMIT_STORE", "shared")
+RATE_LIMIT_STORE = os.environ.get("RATE_LIMIT_STORE") or "shared"
 if RATE_LIMIT_STORE not in {"shared", "per-process"}:
     raise ImproperlyConfigured(
         f"RATE_LIMIT_STORE must be 'shared' or 'per-process', got {RATE_LIMIT_STORE!r}."
@@ -297,7 +297,7 @@ except ValueError as error:
 # worth more than the limit.
 RATELIMIT_FAIL_OPEN = True
 # Portal form writes (new issue, comment, edit, bulk actions) per signed-in person.
-PORTAL_WRITE_RATE = os.environ.get("PORTAL_WRITE_RATE", "60/m")
+PORTAL_WRITE_RATE = os.environ.get("PORTAL_WRITE_RATE") or "60/m"
 for _name, _rate in (
     ("API_WRITE_RATE", API_WRITE_RATE),
     ("PORTAL_WRITE_RATE", PORTAL_WRITE_RATE),
@@ -362,7 +362,7 @@ if IS_PRODUCTION:
 # Logs go to stdout: JSON lines in production (one object a record, with the
 # request id, caller and client IP), the readable format locally. Every record
 # of a request carries its id (X-Request-ID); see issuetracker/logs.py.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if IS_PRODUCTION else "plain")
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}.")
 LOGGING = {

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format bench screenshots clean
+.PHONY: run test fuzz lint format bench screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: $(VENV)/.runtime
 ## test: the whole suite against its own Firestore emulator.
 test: $(VENV)/.dev
 	$(PY) -m pytest
+
+## fuzz: Schemathesis against the live API (own emulator and server): every
+## operation and the schema's links, FUZZ_EXAMPLES examples each (default 50).
+FUZZ_EXAMPLES ?= 50
+fuzz: $(VENV)/.dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -p no:randomly issues/tests/test_fuzz_api.py
 
 ## lint: ruff (lint + format check) and mypy.
 lint: $(VENV)/.dev

@@ -20,6 +20,7 @@ from accounts.services.google import (
     staff_profile_refresh,
     staff_user_for_email,
 )
+from issuetracker.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class NoSignupAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Closed: the only sign-up path is a first Google login."""
         return False
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's sign-in limits count: the one rate limits use."""
+        return client_ip(request)
 
 
 class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""Account URLs, mounted under /accounts/ beside allauth's."""
+"""Account URLs, mounted under /accounts/ before allauth's (which they override)."""
 
 from django.urls import path
 
@@ -6,4 +6,5 @@ from accounts import views
 
 urlpatterns = [
     path("dev-login/", views.dev_login, name="dev_login"),
+    path("google/login/", views.google_login, name="google_login"),
 ]

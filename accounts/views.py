@@ -1,5 +1,9 @@
-"""Account pages: the DEBUG-only development sign-in."""
+"""Account pages: the DEBUG-only development sign-in; Google's sign-in start."""
 
+from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.google.provider import GoogleProvider
+from allauth.socialaccount.providers.google.views import oauth2_login
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import AuthenticationForm
@@ -38,3 +42,14 @@ def dev_login(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/dev_login.html", {"form": form, "next": _next_url(request)}
     )
+
+
+def google_login(request: HttpRequest) -> HttpResponse:
+    """allauth's Google sign-in start, or, with no Google app configured, a 503
+    page saying what to configure (allauth itself fails with a 500)."""
+    try:
+        get_adapter(request).get_app(request, provider=GoogleProvider.id)
+    except SocialApp.DoesNotExist:
+        return render(request, "account/google_unconfigured.html", status=503)
+    response: HttpResponse = oauth2_login(request)
+    return response

@@ -5,13 +5,13 @@ into problem+json. Anonymous callers are let through only where the Flask app's
 contract needs it (compatibility mode); `actor_for_request` then names the actor.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
 )
@@ -28,6 +28,16 @@ from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
 from accounts.services.compat import actor_for_request, old_contract_assignee
 from issues import services
 from issues.domain import Page
+from issues.schema import (
+    ETAG,
+    IF_MATCH,
+    ISSUE_ID,
+    JSON,
+    LINK,
+    X_USER_ID,
+    PageAutoSchema,
+    problems,
+)
 from issues.selectors import issues as selectors
 from issues.serializers import (
     ActivityOutput,
@@ -43,72 +53,14 @@ from issues.serializers import (
     IssueUpdateInput,
     PageQuery,
 )
-from issuetracker.errors import PreconditionFailed
-from issuetracker.exception_handler import PROBLEM_CONTENT_TYPE, ProblemSerializer
+from issuetracker.errors import InvalidInput
 from issuetracker.parsers import LimitedJSONParser
-
-JSON = "application/json"
-
-_PROBLEM_TEXT = {
-    400: "Malformed JSON, unknown fields or invalid values (`errors` names them).",
-    401: "No or invalid credentials (send `Authorization: Bearer <key>`).",
-    403: "The caller's role does not allow this.",
-    404: "No such issue, or one the caller may not see.",
-    405: "Method not allowed.",
-    409: "A status move DESIGN.md does not allow.",
-    412: "`If-Match` names a version that is no longer current; nothing written.",
-    413: "Body larger than 1 MiB.",
-    415: "Body is not `application/json`.",
-    503: "Firestore did not answer in time; retry after `Retry-After` seconds.",
-}
-
-
-def problems(*statuses: int) -> dict[Any, Any]:
-    """Schema responses for the problem+json errors an endpoint can answer."""
-    return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=_PROBLEM_TEXT[status]
-        )
-        for status in (*statuses, 401, 405, 503)
-    }
-
-
-ISSUE_ID = OpenApiParameter("issue_id", str, OpenApiParameter.PATH)
-X_USER_ID = OpenApiParameter(
-    "X-User-Id",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "Compatibility mode only (anonymous callers): the service acting. "
-        "Ignored for authenticated callers."
-    ),
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description='The ETag of the version read (`"3"`); 412 when it is stale.',
-)
-ETAG = OpenApiParameter(
-    "ETag",
-    str,
-    OpenApiParameter.HEADER,
-    response=[200],
-    description="The issue's version, for If-Match.",
-)
-LINK = OpenApiParameter(
-    "Link",
-    str,
-    OpenApiParameter.HEADER,
-    response=[200],
-    description='`<next URL>; rel="next"` when there is a next page.',
-)
 
 
 class ApiView(ViewSet):
     """JSON in (1 MiB at most), JSON out; the browsable API for signed-in staff."""
+
+    schema = PageAutoSchema()
 
     parser_classes: list[type[BaseParser]] = [LimitedJSONParser]
     renderer_classes: list[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
@@ -197,19 +149,24 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
+# A strong entity tag holding a version: `"3"`. Weak tags (`W/"3"`) and lists do
+# not name one version, so they are refused rather than guessed at.
+_STRONG_VERSION = re.compile(r'"(\d{1,18})"')
+
+
 def _if_match(request: Request) -> int | None:
-    """The version `If-Match` expects: None when absent or `*`; 412 if unusable."""
+    """The version `If-Match` expects: None when absent or `*`; 400 if unusable."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    value = header.strip()
-    value = value.removeprefix("W/")
-    try:
-        return int(value.strip('"'))
-    except ValueError:
-        raise PreconditionFailed(
-            f"If-Match {header!r} names no version of this issue."
-        ) from None
+    match = _STRONG_VERSION.fullmatch(header.strip())
+    if match is None:
+        message = (
+            f'If-Match must be one strong ETag as read, like "3", or *; '
+            f"got {header[:40]!r}."
+        )
+        raise InvalidInput(message, errors={"If-Match": [message]})
+    return int(match.group(1))
 
 
 def _issue_response(issue: Any, status: int = http.HTTP_200_OK) -> Response:
@@ -277,7 +234,7 @@ class IssueViewSet(ApiView):
                     "counting this report as one more occurrence."
                 ),
             ),
-            **problems(400, 403, 413, 415),
+            **problems(400, 403, 409, 413, 415, 429),
         },
         examples=[
             OpenApiExample(
@@ -312,7 +269,7 @@ class IssueViewSet(ApiView):
         summary="Read an issue",
         description="With `duplicates`: the ids of issues marked as its duplicates.",
         parameters=[ISSUE_ID, X_USER_ID, ETAG],
-        responses={(200, JSON): IssueDetailOutput, **problems(404)},
+        responses={(200, JSON): IssueDetailOutput, **problems(400, 403, 404)},
     )
     def retrieve(self, request: Request, issue_id: str) -> Response:
         """One issue and its duplicates' ids, with its version as ETag."""
@@ -339,7 +296,7 @@ class IssueViewSet(ApiView):
         request={JSON: IssueUpdateInput},
         responses={
             (200, JSON): IssueOutput,
-            **problems(400, 403, 404, 409, 412, 413, 415),
+            **problems(400, 403, 404, 409, 412, 413, 415, 429),
         },
     )
     def partial_update(self, request: Request, issue_id: str) -> Response:
@@ -360,7 +317,7 @@ class IssueViewSet(ApiView):
         summary="Delete an issue (admins)",
         description="Removes the issue with its comments and activities.",
         parameters=[ISSUE_ID],
-        responses={204: None, **problems(403, 404)},
+        responses={204: None, **problems(403, 404, 429)},
     )
     def destroy(self, request: Request, issue_id: str) -> HttpResponse:
         """204 once the issue and everything under it is gone."""
@@ -377,7 +334,7 @@ class CommentViewSet(ApiView):
         operation_id="issues_comments_list",
         summary="List an issue's comments",
         parameters=[ISSUE_ID, PageQuery, X_USER_ID, LINK],
-        responses={(200, JSON): CommentPageOutput, **problems(400, 404)},
+        responses={(200, JSON): CommentPageOutput, **problems(400, 403, 404)},
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"comments": [...], "next": ...}`, oldest first."""
@@ -392,9 +349,12 @@ class CommentViewSet(ApiView):
             "The caller is the author; anonymous callers in compatibility mode "
             "name the service with `author_id`."
         ),
-        parameters=[ISSUE_ID],
+        parameters=[ISSUE_ID, X_USER_ID],
         request={JSON: CommentCreateInput},
-        responses={(201, JSON): CommentOutput, **problems(400, 403, 404, 413, 415)},
+        responses={
+            (201, JSON): CommentOutput,
+            **problems(400, 403, 404, 413, 415, 429),
+        },
     )
     def create(self, request: Request, issue_id: str) -> Response:
         """201 with the comment."""
@@ -418,8 +378,8 @@ class ActivityViewSet(ApiView):
         operation_id="issues_activities_list",
         summary="An issue's history",
         description="Oldest first; each entry lists the fields it changed.",
-        parameters=[ISSUE_ID, PageQuery, LINK],
-        responses={(200, JSON): ActivityPageOutput, **problems(400, 404)},
+        parameters=[ISSUE_ID, PageQuery, X_USER_ID, LINK],
+        responses={(200, JSON): ActivityPageOutput, **problems(400, 403, 404)},
     )
     def list(self, request: Request, issue_id: str) -> Response:
         """`{"activities": [...], "next": ...}`."""

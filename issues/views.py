@@ -41,6 +41,7 @@ from issuetracker.errors import (
     NotFound,
     PreconditionFailed,
 )
+from issuetracker.throttling import portal_write_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,16 @@ class PortalView(LoginRequiredMixin, View):
     def dispatch(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
-        """Run the page; translate ApplicationError and store failures."""
+        """Run the page; translate ApplicationError and store failures.
+
+        Writes (every POST: forms, bulk actions) count against the person's
+        PORTAL_WRITE_RATE first; over it the answer is the 429 page.
+        """
         try:
+            if request.method == "POST" and request.user.is_authenticated:
+                refused = portal_write_refusal(request)
+                if refused is not None:
+                    return refused
             return super().dispatch(request, *args, **kwargs)
         except NotFound as error:
             raise Http404(error.message) from error

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf
 from rest_framework import serializers
@@ -214,9 +216,26 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # it changes nothing; a write to a wrong URL is a 404, not a 403 page
 def api_not_found(request: HttpRequest) -> HttpResponse:
     """The catch-all under /api/: answers 404 problem+json whatever DEBUG says."""
     return handler404(request, Http404())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: problem+json 403 under /api/, Django's page elsewhere."""
+    if _is_api(request):
+        return problem_response(
+            status=403,
+            code="forbidden",
+            title="Forbidden",
+            detail=(
+                "CSRF check failed: a signed-in browser session must send the "
+                "CSRF token; services send `Authorization: Bearer <key>`."
+            ),
+            instance=request.path,
+        )
+    return django_csrf_failure(request, reason)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

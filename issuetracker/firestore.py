@@ -25,9 +25,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Firestore failures that may pass on retry: each call retries them within its
-# deadline, and what is still failing then is answered 503 with Retry-After.
-# Anything else is final.
+# Firestore failures that may pass on retry: answered 503 with Retry-After.
+# Anything else (PermissionDenied, Unauthenticated, InvalidArgument,
+# FailedPrecondition, NotFound of the database...) is final: a logged 500, since
+# retrying cannot help until someone fixes the configuration.
 TRANSIENT_ERRORS: Final[tuple[type[Exception], ...]] = (
     google_exceptions.ServiceUnavailable,
     google_exceptions.DeadlineExceeded,
@@ -41,7 +42,18 @@ TRANSIENT_ERRORS: Final[tuple[type[Exception], ...]] = (
     google_auth_exceptions.TransportError,
     TimeoutError,
 )
-_RETRIED = if_exception_type(*TRANSIENT_ERRORS)
+# The transient failures each call retries itself within its deadline: those
+# after which the request is known not to have been applied, or is idempotent
+# to repeat. Unknown and Cancelled may have committed, so they are not sent again.
+SAFE_TO_RETRY: Final[tuple[type[Exception], ...]] = (
+    google_exceptions.ServiceUnavailable,
+    google_exceptions.DeadlineExceeded,
+    google_exceptions.InternalServerError,
+    google_exceptions.Aborted,
+    google_exceptions.GatewayTimeout,
+    google_exceptions.TooManyRequests,
+)
+_RETRIED = if_exception_type(*SAFE_TO_RETRY)
 
 # Before attempt n + 1 of a transaction that lost to another, a random pause of up
 # to RETRY_PAUSE * 2**n seconds (at most RETRY_PAUSE_MAX).

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from issuetracker.clientip import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / ".data"))
 
@@ -67,6 +69,8 @@ ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", "" if IS_PRODUCTION else "127.0.0.1,localhost,[::1]"
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Never Django's HTML page under /api/: a problem+json 403 there.
+CSRF_FAILURE_VIEW = "issuetracker.exception_handler.csrf_failure"
 
 INSTALLED_APPS = [
     "accounts.apps.TrackerAdminConfig",  # django.contrib.admin, admins only
@@ -91,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (redirects and refusals too) carries X-Request-ID.
+    "issuetracker.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,7 +110,7 @@ MIDDLEWARE = [
 
 if IS_PRODUCTION:
     # Serves collected static files in production; runserver serves them locally.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "issuetracker.urls"
 WSGI_APPLICATION = "issuetracker.wsgi.application"
@@ -140,7 +146,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters must be shared by gunicorn workers, hence Redis in production.
+# Rate-limit counters must be shared by gunicorn workers, hence Redis in production:
+# with per-process counters each worker allows the full rate. RATE_LIMIT_STORE=
+# per-process accepts that, for single-worker deployments only.
+RATE_LIMIT_STORE = os.environ.get("RATE_LIMIT_STORE") or "shared"
+if RATE_LIMIT_STORE not in {"shared", "per-process"}:
+    raise ImproperlyConfigured(
+        f"RATE_LIMIT_STORE must be 'shared' or 'per-process', got {RATE_LIMIT_STORE!r}."
+    )
+if IS_PRODUCTION and RATE_LIMIT_STORE == "shared" and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "Production settings (DJANGO_ENV=production) refuse to start without "
+        "REDIS_URL: rate-limit counters must be shared by all gunicorn workers. "
+        "For a single-worker deployment set RATE_LIMIT_STORE=per-process instead."
+    )
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
@@ -290,14 +309,26 @@ REST_FRAMEWORK = {
 }
 # Writes (create, comment, change, delete) per caller, counted in the shared cache.
 API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "120/m")
+# Whose address an anonymous caller has (issuetracker/clientip.py): a count of
+# proxies in front of the app or their CIDRs; empty trusts none (REMOTE_ADDR).
+TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+try:
+    parse_trusted_proxies(TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 # When the cache cannot count, let the call through: a service's bug report is
 # worth more than the limit.
 RATELIMIT_FAIL_OPEN = True
-if not re.fullmatch(r"\d+/\d*[smhd]", API_WRITE_RATE):
-    raise ImproperlyConfigured(
-        f"API_WRITE_RATE must look like 120/m (count/period: s, m, h, d), "
-        f"got {API_WRITE_RATE!r}."
-    )
+# Portal form writes (new issue, comment, edit, bulk actions) per signed-in person.
+PORTAL_WRITE_RATE = os.environ.get("PORTAL_WRITE_RATE") or "60/m"
+for _name, _rate in (
+    ("API_WRITE_RATE", API_WRITE_RATE),
+    ("PORTAL_WRITE_RATE", PORTAL_WRITE_RATE),
+):
+    if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(
+            f"{_name} must look like 120/m (count/period: s, m, h, d), got {_rate!r}."
+        )
 
 # OpenAPI schema at /api/schema/, Swagger UI at /api/docs/ from local static files.
 SPECTACULAR_SETTINGS = {
@@ -311,6 +342,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "issues.schema.closed_request_bodies",
+        "issues.schema.issue_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": ["open", "in-progress", "resolved", "closed"],
         "HealthStatusEnum": ["healthy", "unhealthy"],
@@ -346,12 +382,34 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# Logs go to stdout: JSON lines in production (one object a record, with the
+# request id, caller and client IP), the readable format locally. Every record
+# of a request carries its id (X-Request-ID); see issuetracker/logs.py.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request": {"()": "issuetracker.logs.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "plain": {
+            "()": "issuetracker.logs.PlainFormatter",
+            "format": (
+                "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+            ),
+        },
+        "json": {"()": "issuetracker.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # SQL with its parameters (session keys among them) stays out, even at DEBUG.
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }

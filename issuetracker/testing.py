@@ -29,6 +29,8 @@ PRODUCTION_ENV: Mapping[str, str] = {
     "ALLOWED_HOSTS": "issues.quantory.app",
     "DATABASE_URL": "postgres://tracker@127.0.0.1:5432/tracker",
     "GOOGLE_CLOUD_PROJECT": "alphafusion-prod",
+    # Only named: `check` does not connect (rate limits need it in production).
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 

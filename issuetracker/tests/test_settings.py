@@ -39,3 +39,30 @@ def test_an_unknown_environment_is_refused():
     result = run_manage("check", env={"DJANGO_ENV": "prod"})
     assert result.returncode != 0
     assert "DJANGO_ENV must be" in result.stderr
+
+
+def test_production_refuses_to_start_without_redis_url():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "refuse to start without REDIS_URL" in last
+    assert "RATE_LIMIT_STORE=per-process" in last
+
+
+def test_production_starts_with_per_process_rate_limits_when_asked():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = run_manage("check", env={**env, "RATE_LIMIT_STORE": "per-process"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_rate_limit_store_is_refused():
+    result = run_manage("check", env={"RATE_LIMIT_STORE": "memcached"})
+    assert result.returncode != 0
+    assert "RATE_LIMIT_STORE must be" in result.stderr
+
+
+def test_unreadable_trusted_proxies_are_refused():
+    result = run_manage("check", env={"TRUSTED_PROXIES": "10.0.0.0/8,lb"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr.splitlines()[-1]

@@ -20,7 +20,7 @@ created with a client-chosen id that is in the trash shares that id's history.
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -171,7 +171,7 @@ class FirestoreIssueTrash:
         """Newest deletion first, cursor pages (single-field index on deletedAt)."""
         key = query_key((TRASH,))
         return run_page(
-            ordered(self.trash, _ORDERS, key, cursor),
+            ordered(cast(Query, self.trash), _ORDERS, key, cursor),
             orders=_ORDERS,
             key=key,
             limit=min(limit, PAGE_MAX),

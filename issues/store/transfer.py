@@ -33,6 +33,7 @@ from issues.store.backfill import rebuild_counts
 from issues.store.counters import ISSUE_COUNTS, SHARDS, STATS
 from issues.store.documents import (
     ACTIVITIES,
+    COMMENT_COUNT,
     COMMENTS,
     CREATED,
     DOCUMENT_ID,
@@ -51,7 +52,7 @@ from issuetracker.firestore import call_options, get_client, store_errors
 EXPORT_PAGE: Final = 200
 # Writes per import batch (Firestore allows 500).
 IMPORT_BATCH: Final = 400
-FETCH_THREADS: Final = 8
+FETCH_THREADS: Final = 16
 _UNRESOLVED: Final = frozenset({str(Status.OPEN), str(Status.IN_PROGRESS)})
 
 
@@ -110,8 +111,14 @@ class FirestoreIssueTransfer:
         self.issues = self.client.collection(ISSUES)
 
     def _children(self, snapshot: Snapshot) -> tuple[list[Any], list[Any]]:
-        found = []
+        """The issue's comments and activities by id (no comment query when its
+        stored `commentCount` is 0, as it is for most issues)."""
+        found: list[list[Any]] = []
+        data = snapshot.to_dict() or {}
         for name in (COMMENTS, ACTIVITIES):
+            if name == COMMENTS and data.get(COMMENT_COUNT) == 0:
+                found.append([])
+                continue
             query = snapshot.reference.collection(name).order_by(DOCUMENT_ID)
             found.append(
                 [

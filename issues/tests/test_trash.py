@@ -71,7 +71,8 @@ def test_delete_hides_the_issue_everywhere_and_restore_brings_all_back(
     assert restored.status_code == 200, restored.content
     assert restored.json()["version"] == issue.version
     again = selectors.issue_get(actor=admin, issue_id=issue.id)
-    assert again.title == issue.title and again.created_at == issue.created_at
+    assert again.title == issue.title
+    assert again.created_at == issue.created_at
     comments = selectors.comment_list(actor=admin, issue_id=issue.id).items
     assert [c.content for c in comments] == ["first"]
     assert len(selectors.activity_list(actor=admin, issue_id=issue.id).items) == 2
@@ -113,7 +114,9 @@ def test_restore_refuses_an_absent_entry_and_a_taken_id(api, admin, make_issue, 
     assert response["Content-Type"] == "application/problem+json"
     issue = make_issue(admin)
     services.issue_delete(actor=admin, issue_id=issue.id)
-    store.collection("issues").document(issue.id).set({"title": "new", "status": "open"})
+    store.collection("issues").document(issue.id).set(
+        {"title": "new", "status": "open"}
+    )
     response = api.post(f"{TRASH}/{issue.id}/restore", {})
     assert response.status_code == 409
     assert response["Content-Type"] == "application/problem+json"
@@ -180,7 +183,8 @@ def test_an_interrupted_purge_leaves_the_entry_to_finish_and_never_restores_it(
     with pytest.raises(CommandError):
         call_command("purge_trash", stdout=StringIO())
     entry = store.collection("trash").document(issue.id).get()
-    assert entry.exists and entry.to_dict()["purging"] is True
+    assert entry.exists
+    assert entry.to_dict()["purging"] is True
     assert audit(AuditAction.ISSUE_PURGED) == []
     with pytest.raises(Conflict):
         services.issue_restore(actor=admin, issue_id=issue.id)
@@ -197,12 +201,14 @@ def test_list_and_restore_commands(admin, make_issue):
     services.issue_delete(actor=admin, issue_id=issue.id)
     out = StringIO()
     call_command("list_trash", stdout=out)
-    assert issue.id in out.getvalue() and "Ledger drift" in out.getvalue()
+    assert issue.id in out.getvalue()
+    assert "Ledger drift" in out.getvalue()
     out = StringIO()
     call_command("restore_issue", issue.id, stdout=out)
     assert f"Restored {issue.id}" in out.getvalue()
     assert selectors.issue_get(actor=admin, issue_id=issue.id).title == "Ledger drift"
     (entry,) = audit(AuditAction.ISSUE_RESTORED)
-    assert entry.source == "command" and entry.actor.endswith("(shell)")
+    assert entry.source == "command"
+    assert entry.actor.endswith("(shell)")
     with pytest.raises(CommandError, match="trash"):
         call_command("restore_issue", issue.id, stdout=StringIO())

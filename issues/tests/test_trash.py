@@ -14,8 +14,7 @@ from issues.domain import IssueFilters, Status
 from issues.selectors import issues as selectors
 from issues.selectors import trash as trash_selectors
 from issues.store.trash import FirestoreIssueTrash
-from issuetracker.errors import Conflict, Forbidden, NotFound
-from issuetracker.firestore import StoreUnavailable
+from issuetracker.errors import Conflict, Forbidden, NotFound, StoreUnavailable
 
 TRASH = "/api/v1/trash"
 ISSUES = "/api/v1/issues"

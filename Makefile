@@ -54,10 +54,12 @@ screenshots: $(VENV)/.dev
 
 ## bench: create rate through the API vs raw Firestore writes, list-page latency
 ## with 1,000 and 20,000 issues stored, and portal page render with 100 and 20,000
-## (own emulators); see docs/benchmarks.md.
+## (own emulators), and an export/import round trip of 20,000 issues (identical
+## bytes); see docs/benchmarks.md.
 bench: $(VENV)/.dev
 	$(PY) bench/issues_bench.py
 	$(PY) bench/portal_bench.py
+	$(PY) bench/transfer_bench.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

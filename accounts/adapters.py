@@ -12,8 +12,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from accounts.models import User
+from accounts.models import AuditAction, User
 from accounts.roles import Role
+from accounts.services.audit import audit_record, request_source
 from accounts.services.google import (
     LoginRefused,
     google_login_check,
@@ -73,6 +74,13 @@ class DomainLockedSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ig
                 email,
                 verified,
                 refusal.message,
+            )
+            audit_record(
+                action=AuditAction.SIGN_IN_REFUSED,
+                actor=email or "",
+                target=email or "",
+                source=request_source(request.META),
+                details={"reason": refusal.message, "verified": verified},
             )
             response = render(
                 request,

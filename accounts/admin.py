@@ -1,4 +1,5 @@
-"""Admin: users with their role, and API keys (created once, revoked, never edited)."""
+"""Admin: users with their role, API keys (created once, revoked, never edited)
+and the audit log (read-only)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, AuditEntry, User
 from accounts.roles import Role
 from accounts.services.api_keys import api_key_create, api_key_expiry, api_key_revoke
+from accounts.services.audit import request_source
 from accounts.services.users import user_set_active, user_set_role
 from issuetracker.errors import ApplicationError
 
@@ -24,10 +26,12 @@ if TYPE_CHECKING:
     BaseUserAdmin = DjangoUserAdmin[User]
     ApiKeyModelAdmin = admin.ModelAdmin[ApiKey]
     ApiKeyModelForm = forms.ModelForm[ApiKey]
+    AuditEntryModelAdmin = admin.ModelAdmin[AuditEntry]
 else:
     BaseUserAdmin = DjangoUserAdmin
     ApiKeyModelAdmin = admin.ModelAdmin
     ApiKeyModelForm = forms.ModelForm
+    AuditEntryModelAdmin = admin.ModelAdmin
 
 ISSUED_KEY_ATTRIBUTE = "_issued_key"  # the new key, held on the object until shown
 
@@ -81,12 +85,22 @@ class UserAdmin(BaseUserAdmin):
         super().save_model(request, obj, form, change)
         if role_changed:
             try:
-                user_set_role(user=obj, role=new_role)
+                user_set_role(
+                    user=obj,
+                    role=new_role,
+                    actor=request.user,
+                    source=request_source(request.META),
+                )
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
         if active_changed:
             try:
-                user_set_active(actor=request.user, user=obj, active=new_active)
+                user_set_active(
+                    actor=request.user,
+                    user=obj,
+                    active=new_active,
+                    source=request_source(request.META),
+                )
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
 
@@ -171,6 +185,8 @@ class ApiKeyAdmin(ApiKeyModelAdmin):
             owner=form.cleaned_data["owner"],
             name=form.cleaned_data.get("name") or "",
             expires_at=api_key_expiry(days=form.cleaned_data.get("expires_in_days")),
+            actor=request.user,
+            source=request_source(request.META),
         )
         for model_field in ApiKey._meta.concrete_fields:
             setattr(
@@ -198,5 +214,33 @@ class ApiKeyAdmin(ApiKeyModelAdmin):
     @admin.action(description="Revoke the selected API keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         """Revoke each selected key from the next request on."""
-        revoked = sum(api_key_revoke(api_key=key) for key in queryset)
+        source = request_source(request.META)
+        revoked = sum(
+            api_key_revoke(api_key=key, actor=request.user, source=source)
+            for key in queryset
+        )
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(AuditEntryModelAdmin):
+    """The audit log, read-only: nobody adds, changes or deletes an entry."""
+
+    list_display = ("created_at", "actor", "action", "target", "source")
+    list_filter = ("action",)
+    search_fields = ("actor", "target", "source")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "actor", "action", "target", "source", "details")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Entries are written by the actions they record, never by hand."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Append-only."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Append-only."""
+        return False

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
+from accounts.services.audit import request_source
 from accounts.services.compat import actor_for_request, old_contract_assignee
 from issues import services
 from issues.domain import Page
@@ -315,13 +316,16 @@ class IssueViewSet(ApiView):
     @extend_schema(
         operation_id="issues_destroy",
         summary="Delete an issue (admins)",
-        description="Removes the issue with its comments and activities.",
+        description="Moves the issue to the trash; admins may restore it for 30 days.",
         parameters=[ISSUE_ID],
         responses={204: None, **problems(403, 404, 429)},
     )
     def destroy(self, request: Request, issue_id: str) -> HttpResponse:
-        """204 once the issue and everything under it is gone."""
-        services.issue_delete(actor=self.actor(request), issue_id=issue_id)
+        """204 once the issue is in the trash."""
+        source = request_source(request.META)
+        services.issue_delete(
+            actor=self.actor(request), issue_id=issue_id, source=source
+        )
         return Response(status=http.HTTP_204_NO_CONTENT)
 
 

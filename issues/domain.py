@@ -394,6 +394,15 @@ class CreateResult:
 
 
 @dataclass(frozen=True)
+class TrashedIssue:
+    """An issue in the trash: as it was stored, who moved it there and when."""
+
+    issue: Issue
+    deleted_at: datetime
+    deleted_by: str
+
+
+@dataclass(frozen=True)
 class UpdateResult:
     """An issue after an update and the activity recording it (None: no change)."""
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from issues.api import ActivityViewSet, CommentViewSet, IssueViewSet
+from issues.api_trash import TrashViewSet
 
 app_name = "issues-api"
 
@@ -28,5 +29,11 @@ urlpatterns = [
         "issues/<issue_id:issue_id>/activities",
         ActivityViewSet.as_view({"get": "list"}),
         name="issue-activities",
+    ),
+    path("trash", TrashViewSet.as_view({"get": "list"}), name="trash-list"),
+    path(
+        "trash/<issue_id:issue_id>/restore",
+        TrashViewSet.as_view({"post": "restore"}),
+        name="trash-restore",
     ),
 ]

@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import keys
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, AuditAction, User
+from accounts.policy import Actor
+from accounts.services.audit import SYSTEM, audit_record
 from issuetracker.errors import InvalidInput, NotAuthenticated, NotFound
 
 logger = logging.getLogger(__name__)
@@ -27,9 +29,15 @@ class IssuedKey:
 
 
 def api_key_create(
-    *, owner: User, name: str = "", expires_at: datetime | None = None
+    *,
+    owner: User,
+    name: str = "",
+    expires_at: datetime | None = None,
+    actor: Actor | str | None = None,
+    source: str = SYSTEM,
 ) -> IssuedKey:
-    """Issue a key for `owner`; only its hash is stored."""
+    """Issue a key for `owner` (audited with `actor` and `source`); only its
+    hash is stored."""
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("The expiry date must lie in the future.")
     for _attempt in range(3):
@@ -42,6 +50,17 @@ def api_key_create(
                     prefix=prefix,
                     key_hash=keys.key_hash(key),
                     expires_at=expires_at,
+                )
+                audit_record(
+                    action=AuditAction.KEY_CREATED,
+                    actor=actor,
+                    target=f"itk_{prefix}",
+                    source=source,
+                    details={
+                        "owner": owner.username,
+                        "name": api_key.name,
+                        "expiresAt": expires_at.isoformat() if expires_at else None,
+                    },
                 )
         except IntegrityError:  # prefix clash: draw again
             continue
@@ -100,11 +119,27 @@ def api_key_get(*, prefix: str) -> ApiKey:
     return api_key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> bool:
-    """Revoke a key from the next request on; False when it was already revoked."""
-    if api_key.revoked_at is not None:
+def api_key_revoke(
+    *, api_key: ApiKey, actor: Actor | str | None = None, source: str = SYSTEM
+) -> bool:
+    """Revoke a key from the next request on (audited); False when it was
+    already revoked (nothing recorded)."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if revoked:
+            audit_record(
+                action=AuditAction.KEY_REVOKED,
+                actor=actor,
+                target=f"itk_{api_key.prefix}",
+                source=source,
+                details={"owner": api_key.owner.username, "name": api_key.name},
+            )
+    if not revoked:
+        api_key.refresh_from_db(fields=["revoked_at"])
         return False
-    api_key.revoked_at = timezone.now()
-    api_key.save(update_fields=["revoked_at"])
+    api_key.revoked_at = now
     logger.info("API key itk_%s revoked", api_key.prefix)
     return True

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.repository import LegacyUser
 from accounts.roles import Role
+from accounts.services.audit import COMMAND, command_actor
 from accounts.services.domains import email_is_allowed
 from accounts.services.google import staff_user_for_email
 from accounts.services.users import role_parse, staff_user_create, user_set_role
@@ -55,7 +56,7 @@ def _legacy_user_apply(record: LegacyUser, report: ImportReport) -> None:
     user.save(update_fields=["display_name", "avatar_url", "email"])
     if user.role != role:
         try:
-            user_set_role(user=user, role=role)
+            user_set_role(user=user, role=role, actor=command_actor(), source=COMMAND)
         except Conflict as error:
             report.skipped.append(f"{record.doc_id}: {error.message}")
             return

@@ -1,13 +1,18 @@
 """Users and roles: look-ups, role changes with the last-admin guard, listings."""
 
 import logging
+import random
+import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import OperationalError, transaction
 from django.db.models import Q
 
-from accounts.models import User
+from accounts.models import AuditAction, User
 from accounts.policy import Actor
 from accounts.roles import Role
+from accounts.services.audit import SYSTEM, actor_label, audit_record
 from accounts.services.compat import service_user_for
 from accounts.services.domains import email_is_allowed
 from issuetracker.errors import Conflict, InvalidInput, NotFound
@@ -41,40 +46,116 @@ def role_parse(value: str) -> Role:
         raise InvalidInput(message) from None
 
 
-def _is_last_active_admin(user: User) -> bool:
-    if user.role != Role.ADMIN or not user.is_active:
-        return False
-    others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
-    return not others.exists()
+# A concurrent change holding the database's write lock (SQLite) makes the
+# other fail at once with "database is locked"; it is tried again this often.
+LOCK_ATTEMPTS = 5
+LOCK_PAUSE = 0.05
 
 
-def user_set_role(*, user: User, role: Role) -> User:
-    """Give `user` a role. Admins (and only admins) reach the Django admin.
+def _locked_admin_change(user: User, change: Callable[[], None]) -> None:
+    """Run `change` (which would take `user` out of the active admins) in one
+    transaction holding the active admins' rows, unless `user` is the last.
+
+    `select_for_update` makes a concurrent demotion wait for this one's commit
+    (PostgreSQL), then see the admins as they are then, so two demotions of the
+    last two admins leave one. SQLite locks the whole database instead, and
+    refuses the second writer at once: that attempt is rolled back and tried
+    again after a pause.
+    """
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                admins = list(
+                    User.objects.select_for_update()
+                    .filter(role=Role.ADMIN, is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                if admins == [user.pk]:
+                    raise Conflict(
+                        f"{user.username} is the last active admin; appoint another."
+                    )
+                change()
+            return
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == LOCK_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, LOCK_PAUSE * 2**attempt))  # noqa: S311
+
+
+def user_set_role(
+    *, user: User, role: Role, actor: Actor | str | None = None, source: str = SYSTEM
+) -> User:
+    """Give `user` a role (audited). Admins (and only admins) reach the Django
+    admin.
 
     The last active admin keeps the role, so nobody is locked out of managing
-    users.
+    users; the check and the change are one locked transaction.
     """
-    if role != Role.ADMIN and _is_last_active_admin(user):
-        raise Conflict(f"{user.username} is the last active admin; appoint another.")
-    user.role = role
-    user.is_staff = user.is_superuser = role == Role.ADMIN
-    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    previous = user.role
+
+    def change() -> None:
+        user.role = role
+        user.is_staff = user.is_superuser = role == Role.ADMIN
+        user.save(update_fields=["role", "is_staff", "is_superuser"])
+        audit_record(
+            action=AuditAction.ROLE_CHANGED,
+            actor=actor,
+            target=user.username,
+            source=source,
+            details={"from": str(previous), "to": role.value},
+        )
+
+    try:
+        if role != Role.ADMIN:
+            _locked_admin_change(user, change)
+        else:
+            with transaction.atomic():
+                change()
+    except BaseException:
+        user.role = previous
+        user.is_staff = user.is_superuser = previous == Role.ADMIN
+        raise
     logger.info("Role of %s set to %s", user.username, role.value)
     return user
 
 
-def user_set_active(*, actor: Actor | None, user: User, active: bool) -> User:
-    """Activate or deactivate `user`; it takes effect on their next request.
+def user_set_active(
+    *, actor: Actor | str | None, user: User, active: bool, source: str = SYSTEM
+) -> User:
+    """Activate or deactivate `user` (audited); it takes effect on their next
+    request.
 
-    The last active admin stays active, so nobody is locked out of managing users.
+    The last active admin stays active, so nobody is locked out of managing
+    users; the check and the change are one locked transaction.
     """
-    if not active and _is_last_active_admin(user):
-        raise Conflict(f"{user.username} is the last active admin; appoint another.")
-    user.is_active = active
-    user.save(update_fields=["is_active"])
-    by = getattr(actor, "username", None) or "system"
+    previous = user.is_active
+
+    def change() -> None:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit_record(
+            action=AuditAction.ACTIVE_CHANGED,
+            actor=actor,
+            target=user.username,
+            source=source,
+            details={"from": previous, "to": active},
+        )
+
+    try:
+        if not active:
+            _locked_admin_change(user, change)
+        else:
+            with transaction.atomic():
+                change()
+    except BaseException:
+        user.is_active = previous
+        raise
     logger.info(
-        "%s %s by %s", user.username, "activated" if active else "deactivated", by
+        "%s %s by %s",
+        user.username,
+        "activated" if active else "deactivated",
+        actor_label(actor),
     )
     return user
 
@@ -94,7 +175,14 @@ def staff_user_create(*, email: str, role: Role = Role.DEVELOPER) -> User:
     return user
 
 
-def user_assign_role(*, identifier: str, role: Role, create: bool = False) -> User:
+def user_assign_role(
+    *,
+    identifier: str,
+    role: Role,
+    create: bool = False,
+    actor: Actor | str | None = None,
+    source: str = SYSTEM,
+) -> User:
     """Set the role of an existing user; with `create`, add a missing one first.
 
     A created user is a staff member named by an allowed e-mail, or a service
@@ -109,7 +197,7 @@ def user_assign_role(*, identifier: str, role: Role, create: bool = False) -> Us
             user = service_user_for(service_id=identifier.strip())
         else:
             user = staff_user_create(email=identifier, role=role)
-    return user_set_role(user=user, role=role)
+    return user_set_role(user=user, role=role, actor=actor, source=source)
 
 
 def users_list(*, role: Role | None = None) -> list[User]:

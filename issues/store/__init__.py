@@ -10,9 +10,12 @@ session engines are. The modules:
 - `firestore`: `FirestoreIssueRepository`.
 - `dashboard`: the portal dashboard's queries (`DashboardStore`).
 - `backfill`: the Flask documents' data migration and the counters' rebuild.
+- `trash`: deleted issues, restore and purge (`IssueTrash`).
+- `transfer`: export and import of every issue with its history (JSON Lines).
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -26,6 +29,7 @@ from issues.domain import (
     IssueCounts,
     IssueFilters,
     Page,
+    TrashedIssue,
     UpdateResult,
 )
 from issues.store.backfill import BackfillReport
@@ -89,8 +93,9 @@ class IssueRepository(Protocol):
         """Ids of at most `limit` issues marked as duplicates of `issue_id` (only
         those `reporter_id` reported, when given)."""
 
-    def delete(self, *, issue_id: str) -> bool:
-        """Remove the issue with its comments and activities; False if absent."""
+    def delete(self, *, issue_id: str, deleted_by: str, deleted_at: datetime) -> bool:
+        """Move the issue to the trash (off every list, count and read), its
+        comments and activities kept for a restore; False if absent."""
 
     def list_page(
         self, *, filters: IssueFilters, limit: int, cursor: str | None
@@ -132,6 +137,35 @@ class IssueRepository(Protocol):
 
     def backfill(self, *, page_size: int = 300) -> BackfillReport:
         """Add the fields queries need to documents the Flask app wrote."""
+
+
+class IssueTrash(Protocol):
+    """Deleted issues: listed, restored and purged by admins and operators."""
+
+    def get(self, *, issue_id: str) -> TrashedIssue | None:
+        """One trashed issue, or None."""
+
+    def page(self, *, limit: int, cursor: str | None) -> Page[TrashedIssue]:
+        """One page of the trash, most recently deleted first."""
+
+    def restore(self, *, issue_id: str) -> Issue:
+        """Put a trashed issue back atomically; NotFound when it is not in the
+        trash, Conflict when its id is taken again or it is being purged."""
+
+    def expired_ids(self, *, before: datetime, limit: int) -> list[str]:
+        """Ids of at most `limit` issues trashed before `before`, oldest first."""
+
+    def purge(self, *, issue_id: str, before: datetime) -> bool:
+        """Delete one issue trashed before `before` with its comments and
+        activities for good; False when it is no longer such an entry."""
+
+
+def get_issue_trash() -> IssueTrash:
+    """The trash the services use: the `ISSUE_TRASH` class (Firestore's when
+    unset)."""
+    path = getattr(settings, "ISSUE_TRASH", "issues.store.trash.FirestoreIssueTrash")
+    trash: IssueTrash = import_string(path)()
+    return trash
 
 
 def get_issue_repository() -> IssueRepository:

@@ -8,7 +8,8 @@ be read is logged and skipped in lists, and reported as such by `get`.
 
 import logging
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
@@ -80,6 +81,7 @@ from issues.store.queries import (
     run_page,
     where_equal,
 )
+from issues.store.trash import FirestoreIssueTrash
 from issuetracker.errors import NotFound
 from issuetracker.firestore import (
     call_options,
@@ -91,9 +93,6 @@ from issuetracker.firestore import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Deletes go in batches of this many writes (Firestore allows 500).
-DELETE_BATCH: Final = 400
 
 
 class FirestoreIssueRepository:
@@ -322,37 +321,11 @@ class FirestoreIssueRepository:
         with store_errors("listing duplicates"):
             return [row.id for row in query.limit(limit).stream(**call_options())]
 
-    def delete(self, *, issue_id: str) -> bool:
-        """Delete comments and activities in batches, then the issue itself in a
-        transaction that takes it off the counters as it is stored then. The
-        transaction's read is the only read of the issue (False if absent)."""
-        ref = self.issues.document(issue_id)
-        shard = random_shard(self.counter_shards)
-
-        @firestore.transactional
-        def remove(transaction: Transaction) -> bool:
-            snapshot = ref.get(transaction=transaction, **call_options())
-            if not snapshot.exists:
-                return False  # deleted meanwhile, and counted off by that delete
-            transaction.delete(ref)
-            add_moves(transaction, shard, counter_moves(snapshot.to_dict(), None))
-            return True
-
-        with store_errors("deleting an issue"):
-            for name in (COMMENTS, ACTIVITIES):
-                sub = ref.collection(name)
-                while True:
-                    rows = list(
-                        sub.select([]).limit(DELETE_BATCH).stream(**call_options())
-                    )
-                    if not rows:
-                        break
-                    batch = self.client.batch()
-                    for row in rows:
-                        batch.delete(row.reference)
-                    batch.commit(**call_options())
-        removed: bool = self._transact(remove, "deleting an issue")
-        return removed
+    def delete(self, *, issue_id: str, deleted_by: str, deleted_at: datetime) -> bool:
+        """Move the issue to the trash in one transaction (`trash.move`)."""
+        return FirestoreIssueTrash(self.client).move(
+            issue_id=issue_id, deleted_by=deleted_by, deleted_at=deleted_at
+        )
 
     def list_page(
         self, *, filters: IssueFilters, limit: int, cursor: str | None

@@ -329,15 +329,21 @@ def test_resolved_at_follows_the_status(api, developer, make_issue):
     assert reopened["resolvedAt"] is None
 
 
-def test_admin_deletes_with_comments_and_history(api, admin, make_issue, store):
+def test_admin_deletes_to_the_trash_keeping_comments_and_history(
+    api, admin, make_issue, store
+):
     issue = make_issue(admin)
     services.comment_add(actor=admin, issue_id=issue.id, content="c")
     response = api.as_user(admin).delete(f"{ISSUES}/{issue.id}")
     assert response.status_code == 204
     problem(api.get(f"{ISSUES}/{issue.id}"), 404)
+    problem(api.get(f"{ISSUES}/{issue.id}/comments"), 404)
+    problem(api.get(f"{ISSUES}/{issue.id}/activities"), 404)
+    problem(api.delete(f"{ISSUES}/{issue.id}"), 404)
+    assert store.collection("trash").document(issue.id).get().exists
     ref = store.collection("issues").document(issue.id)
-    assert list(ref.collection("comments").stream()) == []
-    assert list(ref.collection("activities").stream()) == []
+    assert len(list(ref.collection("comments").stream())) == 1
+    assert len(list(ref.collection("activities").stream())) == 2
 
 
 # --- Firestore down -------------------------------------------------------------------

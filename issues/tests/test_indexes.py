@@ -14,6 +14,7 @@ and a query without such fields but with several sort fields needs an index of
 those sort fields. Range filters must be on the first sort field.
 """
 
+import io
 import itertools
 import json
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from issues.domain import IssueFilters, IssueType, Priority, Sort, Status
 from issues.store.dashboard import FirestoreDashboardStore
 from issues.store.firestore import FirestoreIssueRepository
 from issues.store.queries import plan_issue_query
+from issues.store.transfer import FirestoreIssueTransfer
+from issues.store.trash import FirestoreIssueTrash
 
 INDEX_FILE = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
 EQUALITY_OPS = {"EQUAL", "IN", "IS_NULL"}
@@ -194,8 +197,13 @@ def test_queries_sent_by_the_other_repository_methods_have_their_indexes(
     dashboard.unassigned_open_by(reporter_ids=["a", "b"], limit=5)
     repo.rebuild_counts()
     repo.counts()
-    repo.delete(issue_id=issue.id)
-    assert len(sent) >= 19
+    trash = FirestoreIssueTrash()
+    repo.delete(issue_id=issue.id, deleted_by="admin", deleted_at=now)
+    trash.page(limit=10, cursor=None)
+    trash.expired_ids(before=now + timedelta(days=1), limit=10)
+    trash.purge(issue_id=issue.id, before=now + timedelta(days=1))
+    FirestoreIssueTransfer().export(io.StringIO())
+    assert len(sent) >= 25
     missing = set().union(*(required(query) for query in sent)) - declared()
     assert not missing, f"add to firestore.indexes.json: {sorted(missing)}"
 

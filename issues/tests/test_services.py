@@ -178,14 +178,19 @@ def test_comment_on_missing_issue_is_404(developer, store):
         services.comment_add(actor=developer, issue_id="nope", content="x")
 
 
-def test_delete_removes_comments_and_activities(admin, make_issue, store):
+def test_delete_moves_to_the_trash_keeping_comments_and_activities(
+    admin, make_issue, store
+):
     issue = make_issue(admin)
     services.comment_add(actor=admin, issue_id=issue.id, content="bye")
     services.issue_delete(actor=admin, issue_id=issue.id)
     ref = store.collection("issues").document(issue.id)
     assert not ref.get().exists
-    assert list(ref.collection("comments").stream()) == []
-    assert list(ref.collection("activities").stream()) == []
+    trashed = store.collection("trash").document(issue.id).get().to_dict()
+    assert trashed["title"] == issue.title
+    assert trashed["deletedBy"] == admin.username
+    assert len(list(ref.collection("comments").stream())) == 1
+    assert len(list(ref.collection("activities").stream())) == 2
     with pytest.raises(NotFound):
         services.issue_delete(actor=admin, issue_id=issue.id)
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.roles import Role
+from accounts.services.audit import COMMAND, command_actor
 from accounts.services.users import role_parse, user_assign_role
 from issuetracker.errors import ApplicationError
 
@@ -33,7 +34,11 @@ class Command(BaseCommand):
         try:
             role = role_parse(options["role"])
             user = user_assign_role(
-                identifier=options["user"], role=role, create=options["create"]
+                identifier=options["user"],
+                role=role,
+                create=options["create"],
+                actor=command_actor(),
+                source=COMMAND,
             )
         except ApplicationError as error:
             raise CommandError(error.message) from None

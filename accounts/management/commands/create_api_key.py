@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services.api_keys import api_key_create, api_key_expiry
+from accounts.services.audit import COMMAND, command_actor
 from accounts.services.users import user_get
 from issuetracker.errors import ApplicationError
 
@@ -34,6 +35,8 @@ class Command(BaseCommand):
                 owner=owner,
                 name=options["name"],
                 expires_at=api_key_expiry(days=options["expires_days"]),
+                actor=command_actor(),
+                source=COMMAND,
             )
         except ApplicationError as error:
             raise CommandError(error.message) from None

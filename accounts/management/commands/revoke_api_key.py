@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services.api_keys import api_key_get, api_key_revoke
+from accounts.services.audit import COMMAND, command_actor
 from issuetracker.errors import ApplicationError
 
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         """Call `api_key_revoke` and say what happened."""
         try:
             api_key = api_key_get(prefix=options["prefix"])
-            revoked = api_key_revoke(api_key=api_key)
+            revoked = api_key_revoke(
+                api_key=api_key, actor=command_actor(), source=COMMAND
+            )
         except ApplicationError as error:
             raise CommandError(error.message) from None
         label = f"itk_{api_key.prefix} of {api_key.owner.username}"

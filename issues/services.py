@@ -9,6 +9,8 @@ status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
 version and StoreUnavailable (503) when Firestore does not answer.
 """
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +41,12 @@ from issues.workflow import (
     new_issue,
     record_occurrence,
 )
-from issuetracker.errors import Conflict, NotFound, PreconditionFailed
+from issuetracker.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+)
 
 
 def _now() -> datetime:
@@ -49,7 +56,7 @@ def _now() -> datetime:
 # --- issues ------------------------------------------------------------------------
 
 
-def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
+def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> CreateResult:
     """Create an open issue reported by `actor`, with its `created` activity; or,
     when `data` has a fingerprint and `actor` already has an unresolved (open or
     in-progress) issue with it, count one more occurrence of that issue instead.
@@ -65,6 +72,9 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     from the same reporter with the same title is a replay (nothing written, the
     stored issue returned, `replayed`); the id of another's report, or of one
     with another title, is a Conflict (409).
+
+    `occurrences` > 1: the caller merged that many repeats into one report (the
+    client does within a second); they count as that many occurrences.
     """
     require(actor, Action.CREATE)
     repo = get_issue_repository()
@@ -72,6 +82,8 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     reporter_id = actor_id(actor)
     issue_id = data.id or repo.new_id()
     issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
+    if occurrences > 1:
+        issue = replace(issue, occurrence_count=occurrences)
     activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
     fingerprint = issue.fingerprint
 
@@ -80,7 +92,9 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
             current, reporter_id=reporter_id, fingerprint=fingerprint
         ):
             return None
-        return record_occurrence(current, now=now, report_id=data.id)
+        counted = record_occurrence(current, now=now, report_id=data.id)
+        extra = occurrences - 1
+        return replace(counted, occurrence_count=counted.occurrence_count + extra)
 
     try:
         if fingerprint is None:
@@ -99,6 +113,60 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     if not result.replayed:
         _published(result, reporter_id)
     return result
+
+
+def issue_report_batch(
+    *, reports: Sequence[tuple[Actor, NewIssue, int]]
+) -> list[CreateResult | ApplicationError]:
+    """`issue_report` for each (actor, report, occurrences), in order; a report's
+    error is its own answer, never the others'.
+
+    Reports without a fingerprint or a chosen id are stored together in one
+    Firestore batch (`add_many`); the others one by one, as single reports.
+    """
+    results: list[CreateResult | ApplicationError | None] = [None] * len(reports)
+    repo = get_issue_repository()
+    now = _now()
+    plain: list[tuple[int, Issue, Activity]] = []
+    for index, (actor, data, occurrences) in enumerate(reports):
+        if data.fingerprint or data.id:
+            continue
+        try:
+            require(actor, Action.CREATE)
+        except ApplicationError as error:
+            results[index] = error
+            continue
+        reporter_id = actor_id(actor)
+        issue = new_issue(
+            data, issue_id=repo.new_id(), reporter_id=reporter_id, now=now
+        )
+        if occurrences > 1:
+            issue = replace(issue, occurrence_count=occurrences)
+        activity = Activity(
+            type=ActivityType.CREATED, user_id=reporter_id, created_at=now
+        )
+        plain.append((index, issue, activity))
+    if plain:
+        try:
+            stored = repo.add_many(items=[(i, a) for _, i, a in plain])
+        except ApplicationError as error:
+            for index, _, _ in plain:
+                results[index] = error
+        else:
+            for (index, _, _), issue in zip(plain, stored, strict=True):
+                result = CreateResult(issue=issue, created=True)
+                results[index] = result
+                _published(result, issue.reporter_id)
+    for index, (actor, data, occurrences) in enumerate(reports):
+        if results[index] is not None:
+            continue
+        try:
+            results[index] = issue_report(
+                actor=actor, data=data, occurrences=occurrences
+            )
+        except ApplicationError as error:
+            results[index] = error
+    return [result for result in results if result is not None]
 
 
 def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:

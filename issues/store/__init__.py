@@ -56,6 +56,10 @@ class IssueRepository(Protocol):
         """Store a new issue and its `created` activity together; IssueExists
         when its id is taken."""
 
+    def add_many(self, *, items: list[tuple[Issue, Activity]]) -> list[Issue]:
+        """Store new issues with their `created` activities in one commit (their
+        ids are fresh: none can be taken)."""
+
     def add_or_absorb(
         self,
         *,

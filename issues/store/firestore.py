@@ -7,6 +7,7 @@ be read is logged and skipped in lists, and reported as such by `get`.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -28,14 +29,17 @@ from issues.domain import (
 )
 from issues.store import Absorption, IssueExists, Mutation
 from issues.store.backfill import BackfillReport, backfill_issues, rebuild_counts
+from issues.store.buffers import write_buffer
 from issues.store.counters import (
     ISSUE_COUNTS,
     SHARDS,
     STATS,
+    CounterKey,
     add_moves,
     counter_moves,
     random_shard,
     read_counts,
+    with_moves,
 )
 from issues.store.documents import (
     ACTIVITIES,
@@ -69,6 +73,7 @@ from issues.store.documents import (
     repairs,
     stored_field,
 )
+from issues.store.folding import fold_buffered, with_pending
 from issues.store.queries import (
     aggregate_count,
     ordered,
@@ -91,6 +96,8 @@ T = TypeVar("T")
 
 # Deletes go in batches of this many writes (Firestore allows 500).
 DELETE_BATCH: Final = 400
+# Issues created in one batch (two writes each, with their activity).
+ADD_MANY: Final = 200
 
 
 class FirestoreIssueRepository:
@@ -119,15 +126,17 @@ class FirestoreIssueRepository:
 
     def add(self, *, issue: Issue, activity: Activity) -> Issue:
         """One batch: the issue (must not exist), its `created` activity and +1 on
-        the counters of its status and priority and the total."""
+        the counters of its status and priority and the total (buffered, when
+        `buffers` is on: written within a second, with other creates')."""
         ref = self.issues.document(issue.id)
         document = issue_to_document(issue)
         batch = self.client.batch()
         batch.create(ref, document)
         batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
-        add_moves(
-            batch, random_shard(self.counter_shards), counter_moves(None, document)
-        )
+        buffer = write_buffer()
+        moves = counter_moves(None, document)
+        if not buffer.enabled:
+            add_moves(batch, random_shard(self.counter_shards), moves)
         try:
             with store_errors("creating an issue"):
                 batch.commit(**call_options())
@@ -135,7 +144,33 @@ class FirestoreIssueRepository:
             # The precondition failed, so the batch wrote nothing; the id may be
             # this very report's, committed by an earlier attempt or request.
             raise IssueExists(read_issue(ref.get(**call_options()))) from None
+        if buffer.enabled:
+            buffer.add_moves(moves)
         return issue
+
+    def add_many(self, *, items: list[tuple[Issue, Activity]]) -> list[Issue]:
+        """One batch (at most ADD_MANY issues): each issue, its `created`
+        activity, and the counter moves of all of them summed."""
+        if len(items) > ADD_MANY:
+            raise ValueError(f"add_many takes at most {ADD_MANY} issues.")
+        batch = self.client.batch()
+        moves: Counter[CounterKey] = Counter()
+        for issue, activity in items:
+            ref = self.issues.document(issue.id)
+            document = issue_to_document(issue)
+            batch.create(ref, document)
+            batch.set(
+                ref.collection(ACTIVITIES).document(), activity_to_document(activity)
+            )
+            moves.update(counter_moves(None, document))
+        buffer = write_buffer()
+        if not buffer.enabled:
+            add_moves(batch, random_shard(self.counter_shards), moves)
+        with store_errors("creating issues"):
+            batch.commit(**call_options())
+        if buffer.enabled:
+            buffer.add_moves(moves)
+        return [issue for issue, _ in items]
 
     def add_or_absorb(
         self,
@@ -154,12 +189,24 @@ class FirestoreIssueRepository:
         Two concurrent reports read the same lock, so one of them commits and
         the other runs again and finds the issue the first one made. `absorb`
         must be pure (Firestore may run it again on contention).
+
+        With buffering on, a report the lock's issue absorbs is counted in the
+        process's buffer instead (`folding`): the issue and its lock take no
+        write per report.
         """
         if not issue.fingerprint:
             raise ValueError("add_or_absorb needs an issue with a fingerprint.")
-        lock_ref = self.fingerprints.document(
-            fingerprint_key(issue.reporter_id, issue.fingerprint)
+        lock_key = fingerprint_key(issue.reporter_id, issue.fingerprint)
+        folded = fold_buffered(
+            self.client,
+            issue=issue,
+            lock_key=lock_key,
+            absorb=absorb,
+            chosen_id=chosen_id,
         )
+        if folded is not None:
+            return folded
+        lock_ref = self.fingerprints.document(lock_key)
         new_ref = self.issues.document(issue.id)
         document = issue_to_document(issue)
         lock = {
@@ -210,6 +257,8 @@ class FirestoreIssueRepository:
             return CreateResult(issue=issue, created=True)
 
         result: CreateResult = self._transact(run, "reporting an issue")
+        if write_buffer().enabled and not result.replayed:
+            write_buffer().remember(lock_key, result.issue)
         return result
 
     def _lock_holder(
@@ -237,10 +286,12 @@ class FirestoreIssueRepository:
         return snapshot, issue
 
     def get(self, issue_id: str) -> Issue | None:
-        """One document read."""
+        """One document read (plus this process's occurrences not yet written)."""
         with store_errors("reading an issue"):
             snapshot = self.issues.document(issue_id).get(**call_options())
-        return read_issue(snapshot) if snapshot.exists else None
+        if not snapshot.exists:
+            return None
+        return with_pending(read_issue(snapshot), write_buffer().pending(issue_id))
 
     def update(self, *, issue_id: str, mutate: Mutation) -> UpdateResult:
         """A transaction: read the issue, apply `mutate`, write it, its activity and
@@ -338,12 +389,16 @@ class FirestoreIssueRepository:
             return aggregate_count(where_equal(self.issues, filters))
 
     def counts(self) -> IssueCounts:
-        """The counters: every shard read in one call and summed."""
-        return read_counts(self.client, self.counter_shards)
+        """The counters: every shard read in one call and summed, plus this
+        process's moves not yet written."""
+        counts = read_counts(self.client, self.counter_shards)
+        return with_moves(counts, write_buffer().pending_moves())
 
     def rebuild_counts(self) -> IssueCounts:
         """Recount with aggregation queries and rewrite the counters (see
-        `issues.store.backfill.rebuild_counts`)."""
+        `issues.store.backfill.rebuild_counts`), after writing this process's
+        buffered moves so the recount does not take them twice."""
+        write_buffer().flush()
         return rebuild_counts(self.client, self.issues, self.counter_shards)
 
     def add_comment(self, *, comment: Comment, activity: Activity) -> Comment:

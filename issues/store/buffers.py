@@ -61,6 +61,9 @@ from issuetracker.firestore import call_options, get_client, run_transaction
 
 logger = logging.getLogger(__name__)
 
+# Fingerprint locks of this process with a thread lock of their own, at most.
+KEY_LOCKS_MAX = 10_000
+
 
 @dataclass
 class Pending:
@@ -102,6 +105,7 @@ class WriteBuffer:
         self._moves: Counter[CounterKey] = Counter()
         self._occurrences: dict[str, Pending] = {}
         self._holders: dict[str, tuple[Issue, float]] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -162,6 +166,13 @@ class WriteBuffer:
         if known is None or time.monotonic() - known[1] > interval():
             return None
         return known[0]
+
+    def key_lock(self, lock_key: str) -> threading.Lock:
+        """A lock per fingerprint lock key, for the threads of this process."""
+        with self._lock:
+            if len(self._key_locks) > KEY_LOCKS_MAX:
+                self._key_locks.clear()  # held ones stay with their holders
+            return self._key_locks.setdefault(lock_key, threading.Lock())
 
     def remember(self, lock_key: str, issue: Issue | None) -> None:
         """The issue a fingerprint lock names now, as stored (None: forget)."""

@@ -197,15 +197,40 @@ class FirestoreIssueRepository:
         if not issue.fingerprint:
             raise ValueError("add_or_absorb needs an issue with a fingerprint.")
         lock_key = fingerprint_key(issue.reporter_id, issue.fingerprint)
-        folded = fold_buffered(
-            self.client,
-            issue=issue,
-            lock_key=lock_key,
-            absorb=absorb,
-            chosen_id=chosen_id,
-        )
-        if folded is not None:
+        buffer = write_buffer()
+        if not buffer.enabled:
+            return self._add_or_absorb(issue, activity, absorb, lock_key, chosen_id)
+
+        def fold() -> CreateResult | None:
+            return fold_buffered(
+                self.client,
+                issue=issue,
+                lock_key=lock_key,
+                absorb=absorb,
+                chosen_id=chosen_id,
+            )
+
+        if (folded := fold()) is not None:
             return folded
+        # One transaction at a time per lock in this process: the others then
+        # find the issue it made instead of all contending for the lock.
+        with buffer.key_lock(lock_key):
+            if (folded := fold()) is not None:
+                return folded
+            result = self._add_or_absorb(issue, activity, absorb, lock_key, chosen_id)
+            if not result.replayed:
+                buffer.remember(lock_key, result.issue)
+            return result
+
+    def _add_or_absorb(
+        self,
+        issue: Issue,
+        activity: Activity,
+        absorb: Absorption,
+        lock_key: str,
+        chosen_id: bool,
+    ) -> CreateResult:
+        """`add_or_absorb`'s transaction."""
         lock_ref = self.fingerprints.document(lock_key)
         new_ref = self.issues.document(issue.id)
         document = issue_to_document(issue)
@@ -257,8 +282,6 @@ class FirestoreIssueRepository:
             return CreateResult(issue=issue, created=True)
 
         result: CreateResult = self._transact(run, "reporting an issue")
-        if write_buffer().enabled and not result.replayed:
-            write_buffer().remember(lock_key, result.issue)
         return result
 
     def _lock_holder(

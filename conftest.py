@@ -80,7 +80,6 @@ def _unbuffered_writes(settings: Any) -> None:
     settings.INGEST_BUFFER_SECONDS = 0
 
 
-
 @pytest.fixture(autouse=True)
 def _no_cached_callers() -> None:
     """API keys and service users found by an earlier test are forgotten: their

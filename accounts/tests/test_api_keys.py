@@ -10,9 +10,9 @@ from accounts.models import ApiKey
 from accounts.roles import Role
 from accounts.services.api_keys import (
     api_key_authenticate,
+    api_key_cache_clear,
     api_key_create,
     api_key_expiry,
-    api_key_cache_clear,
     api_key_revoke,
 )
 from issuetracker.errors import InvalidInput, NotAuthenticated

@@ -10,9 +10,7 @@ def _stalled_first(tracker, make_client):
     return make_client(tracker.url, batch=True, timeout=5.0), None
 
 
-def test_waiting_creates_go_as_one_batch_and_follow_ups_after_it(
-    tracker, make_client
-):
+def test_waiting_creates_go_as_one_batch_and_follow_ups_after_it(tracker, make_client):
     client, _ = _stalled_first(tracker, make_client)
     client.report_issue("first", "sent alone while the rest wait")
     tracker.wait_for(1)

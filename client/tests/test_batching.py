@@ -1,9 +1,11 @@
 """Creates waiting together go as one batch; repeats of a fingerprint merge."""
 
+from typing import Any
+
 from .conftest import Reply
 
 
-def _stalled_first(tracker, make_client):
+def _stalled_first(tracker: Any, make_client: Any) -> tuple[Any, None]:
     """A client whose first request stalls until `tracker.release`, so the
     next calls wait in its queue together."""
     tracker.answer(Reply(delay=30.0))

@@ -170,14 +170,18 @@ def test_a_storm_ends_with_the_exact_count_after_the_flush(service, buffered, st
     held = issue.id
     # Until the flush, the store holds what the transaction wrote; this process
     # reads its own reports on top.
-    assert FirestoreIssueRepository().get(held).occurrence_count == 12 + 15
+    read = FirestoreIssueRepository().get(held)
+    assert read is not None
+    assert read.occurrence_count == 12 + 15
     assert more[-1].issue.occurrence_count == 12 + 15
 
     buffered.flush()
 
     data = store.collection("issues").document(held).get().to_dict()
     assert data["occurrenceCount"] == 27
-    assert FirestoreIssueRepository().get(held).occurrence_count == 27
+    read = FirestoreIssueRepository().get(held)
+    assert read is not None
+    assert read.occurrence_count == 27
     assert len(stored(CRASH)) == 1
 
 

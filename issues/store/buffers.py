@@ -31,6 +31,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,8 @@ logger = logging.getLogger(__name__)
 
 # Fingerprint locks of this process with a thread lock of their own, at most.
 KEY_LOCKS_MAX = 10_000
+# Issues whose occurrences a flush writes at the same time.
+FLUSH_THREADS = 8
 
 
 @dataclass
@@ -210,8 +213,13 @@ class WriteBuffer:
                 return
             client = get_client()
             self._write_moves(client, {k: n for k, n in moves.items() if n})
-            for issue_id, pending in occurrences.items():
-                self._write_occurrences(client, issue_id, pending)
+            if not occurrences:
+                return
+            # Side by side: a storm of many failures must flush within the
+            # interval (and within gunicorn's timeout at a worker's exit).
+            with ThreadPoolExecutor(FLUSH_THREADS) as pool:
+                for issue_id, pending in occurrences.items():
+                    pool.submit(self._write_occurrences, client, issue_id, pending)
 
     def _write_moves(
         self, client: firestore.Client, moves: dict[CounterKey, int]
@@ -273,6 +281,13 @@ class WriteBuffer:
         except ValueError as error:  # unreadable document: nothing to add to
             written = False
             logger.error("Issue %s unreadable: %s", issue_id, error)
+        except Exception:  # a bug or an unexpected error: keep them for later
+            logger.exception(
+                "Occurrences of issue %s kept for the next flush", issue_id
+            )
+            with self._lock:
+                self._occurrences.setdefault(issue_id, Pending()).add(pending)
+            return
         if not written:
             logger.warning(
                 "%d occurrences of issue %s dropped: the issue is gone",

@@ -29,6 +29,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,10 @@ logger = logging.getLogger(__name__)
 KEY_LOCKS_MAX = 10_000
 # Issues whose occurrences a flush writes at the same time.
 FLUSH_THREADS = 8
+# An issue's field holding the tokens of the latest flushes written to it, so a
+# retried flush is not counted twice (an additive field of the issue document).
+FLUSH_TOKENS = "flushTokens"
+FLUSH_TOKENS_KEPT = 50
 
 
 @dataclass
@@ -75,6 +80,9 @@ class Pending:
     count: int = 0
     last_seen: datetime | None = None
     report_ids: list[str] = field(default_factory=list)
+    # Set when a flush first tries to write it, and kept by its retries, so a
+    # write that did commit although its answer was lost is not added twice.
+    token: str | None = None
 
     def add(self, other: "Pending") -> None:
         """Fold `other` (later or earlier, order does not matter) into this."""
@@ -108,6 +116,7 @@ class WriteBuffer:
         self._moves: Counter[CounterKey] = Counter()
         self._occurrences: dict[str, Pending] = {}
         self._holders: dict[str, tuple[Issue, float]] = {}
+        self._retries: list[tuple[str, Pending]] = []
         self._key_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,10 +166,15 @@ class WriteBuffer:
     def pending(self, issue_id: str) -> Pending | None:
         """The occurrences of `issue_id` not yet written, if any."""
         with self._lock:
-            found = self._occurrences.get(issue_id)
-            if found is None:
-                return None
-            return Pending(found.count, found.last_seen, list(found.report_ids))
+            found = [p for i, p in self._retries if i == issue_id]
+            if issue_id in self._occurrences:
+                found.append(self._occurrences[issue_id])
+        if not found:
+            return None
+        total = Pending()
+        for each in found:
+            total.add(each)
+        return total
 
     def holder(self, lock_key: str) -> Issue | None:
         """The issue a fingerprint lock named when read less than an interval ago."""
@@ -203,23 +217,32 @@ class WriteBuffer:
             with self._lock:
                 moves, self._moves = self._moves, Counter()
                 occurrences, self._occurrences = self._occurrences, {}
+                retries, self._retries = self._retries, []
                 # Read again after this flush: the stored counts move now.
                 self._holders = {
                     key: held
                     for key, held in self._holders.items()
                     if held[0].id not in occurrences
                 }
-            if not moves and not occurrences:
+            if not moves and not occurrences and not retries:
                 return
             client = get_client()
             self._write_moves(client, {k: n for k, n in moves.items() if n})
-            if not occurrences:
+            work = [*retries]
+            for issue_id, pending in occurrences.items():
+                pending.token = uuid.uuid4().hex
+                work.append((issue_id, pending))
+            if not work:
                 return
             # Side by side: a storm of many failures must flush within the
             # interval (and within gunicorn's timeout at a worker's exit).
-            with ThreadPoolExecutor(FLUSH_THREADS) as pool:
-                for issue_id, pending in occurrences.items():
-                    pool.submit(self._write_occurrences, client, issue_id, pending)
+            try:
+                with ThreadPoolExecutor(FLUSH_THREADS) as pool:
+                    for issue_id, pending in work:
+                        pool.submit(self._write_occurrences, client, issue_id, pending)
+            except RuntimeError:  # at interpreter exit: no new threads
+                for issue_id, pending in work:
+                    self._write_occurrences(client, issue_id, pending)
 
     def _write_moves(
         self, client: firestore.Client, moves: dict[CounterKey, int]
@@ -249,7 +272,12 @@ class WriteBuffer:
             snapshot = ref.get(transaction=transaction, **call_options())
             if not snapshot.exists:
                 return False
-            current = issue_from_document(snapshot.id, snapshot.to_dict() or {})
+            data = snapshot.to_dict() or {}
+            tokens = data.get(FLUSH_TOKENS)
+            tokens = list(tokens) if isinstance(tokens, list) else []
+            if pending.token in tokens:
+                return True  # committed before, though its answer was lost
+            current = issue_from_document(snapshot.id, data)
             last_seen = current.last_seen_at
             if pending.last_seen and (
                 last_seen is None or pending.last_seen > last_seen
@@ -262,6 +290,8 @@ class WriteBuffer:
             if pending.report_ids:
                 ids = [*current.report_ids, *pending.report_ids]
                 update[REPORT_IDS] = ids[-REPORT_IDS_KEPT:]
+            if pending.token is not None:
+                update[FLUSH_TOKENS] = [*tokens, pending.token][-FLUSH_TOKENS_KEPT:]
             transaction.update(ref, update)
             return True
 
@@ -276,7 +306,7 @@ class WriteBuffer:
                 issue_id,
             )
             with self._lock:
-                self._occurrences.setdefault(issue_id, Pending()).add(pending)
+                self._retries.append((issue_id, pending))
             return
         except ValueError as error:  # unreadable document: nothing to add to
             written = False
@@ -286,7 +316,7 @@ class WriteBuffer:
                 "Occurrences of issue %s kept for the next flush", issue_id
             )
             with self._lock:
-                self._occurrences.setdefault(issue_id, Pending()).add(pending)
+                self._retries.append((issue_id, pending))
             return
         if not written:
             logger.warning(
@@ -300,6 +330,7 @@ class WriteBuffer:
         with self._lock:
             self._moves.clear()
             self._occurrences.clear()
+            self._retries.clear()
             self._holders.clear()
 
     def close(self) -> None:

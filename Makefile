@@ -52,12 +52,14 @@ lint: $(VENV)/.dev
 screenshots: $(VENV)/.dev
 	$(PY) scripts/screenshots.py
 
-## bench: create rate through the API vs raw Firestore writes, list-page latency
+## bench: create rate through the API vs raw Firestore writes; creates, batches and
+## storms through gunicorn (2 workers, 8 threads) vs raw creates; list-page latency
 ## with 1,000 and 20,000 issues stored, and portal page render with 100 and 20,000
 ## (own emulators), and an export/import round trip of 20,000 issues (identical
 ## bytes); see docs/benchmarks.md.
 bench: $(VENV)/.dev
 	$(PY) bench/issues_bench.py
+	$(PY) bench/ingest_bench.py
 	$(PY) bench/portal_bench.py
 	$(PY) bench/transfer_bench.py
 

@@ -3,7 +3,7 @@
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -101,9 +101,30 @@ def cache_down() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _unbuffered_writes(settings: Any) -> None:
+    """Every report writes at once unless a test turns the ingest buffer on, so
+    tests read what they wrote straight from Firestore."""
+    settings.INGEST_BUFFER_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_callers() -> None:
+    """API keys and service users found by an earlier test are forgotten: their
+    rows went with that test's database."""
+    from accounts.services import api_keys, compat
+
+    api_keys.api_key_cache_clear()
+    compat.service_cache_clear()
+
+
 @pytest.fixture
 def firestore_db(firestore_emulator: FirestoreEmulator) -> firestore.Client:
-    """The project's client against the emulator, with no documents in it."""
+    """The project's client against the emulator, with no documents in it (and
+    nothing of an earlier test left in the ingest buffer)."""
+    from issues.store.buffers import write_buffer
+
+    write_buffer().discard()
     firestore_emulator.reset()
     return get_client()
 

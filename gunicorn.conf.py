@@ -20,3 +20,11 @@ errorlog = "-"
 # The request line without the query string, so nothing secret in a URL is logged.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Write the worker's buffered occurrences and counter moves before it goes
+    (issues/store/buffers.py); atexit does the same, this is the explicit path."""
+    from issues.store.buffers import flush_at_exit
+
+    flush_at_exit()

@@ -261,7 +261,9 @@ class IssueViewSet(ApiView):
         actor = self.actor(request, data.get("reporter_id"))
         if actor.acts_under_old_contract and data.get("assignee_id"):
             old_contract_assignee(assignee_id=data["assignee_id"])
-        result = services.issue_report(actor=actor, data=body.new_issue())
+        result = services.issue_report(
+            actor=actor, data=body.new_issue(), occurrences=data["occurrences"]
+        )
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)
 

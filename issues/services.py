@@ -9,7 +9,7 @@ status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
 version and StoreUnavailable (503) when Firestore does not answer.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -51,6 +51,7 @@ from issues.workflow import (
     record_occurrence,
 )
 from issuetracker.errors import (
+    ApplicationError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -67,7 +68,7 @@ def _now() -> datetime:
 # --- issues ------------------------------------------------------------------------
 
 
-def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
+def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> CreateResult:
     """Create an open issue reported by `actor`, with its `created` activity; or,
     when `data` has a fingerprint and `actor` already has an unresolved (open or
     in-progress) issue with it, count one more occurrence of that issue instead.
@@ -83,16 +84,16 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
     from the same reporter with the same title is a replay (nothing written, the
     stored issue returned, `replayed`); the id of another's report, or of one
     with another title, is a Conflict (409).
+
+    `occurrences` > 1: the caller merged that many repeats into one report (the
+    client does within a second); they count as that many occurrences.
     """
     require(actor, Action.CREATE)
     repo = get_issue_repository()
     now = _now()
     reporter_id = actor_id(actor)
-    issue_id = data.id or repo.new_id()
     event_id = repo.new_id()
-    issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
-    issue = replace(issue, watcher_ids=_first_watchers(actor, issue))
-    activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
+    issue, activity = _new_report(actor, data, occurrences, now=now)
     fingerprint = issue.fingerprint
 
     def absorb(current: Issue) -> Issue | None:
@@ -100,7 +101,9 @@ def issue_report(*, actor: Actor, data: NewIssue) -> CreateResult:
             current, reporter_id=reporter_id, fingerprint=fingerprint
         ):
             return None
-        return record_occurrence(current, now=now, report_id=data.id)
+        counted = record_occurrence(current, now=now, report_id=data.id)
+        extra = occurrences - 1
+        return replace(counted, occurrence_count=counted.occurrence_count + extra)
 
     try:
         if fingerprint is None:
@@ -131,6 +134,69 @@ def _first_watchers(actor: Actor, issue: Issue) -> tuple[str, ...]:
         found.append(issue.assignee_id)
     found.extend(people_mentioned(text=issue.description))
     return tuple(dict.fromkeys(found))
+
+
+def issue_report_batch(
+    *, reports: Sequence[tuple[Actor, NewIssue, int]]
+) -> list[CreateResult | ApplicationError]:
+    """`issue_report` for each (actor, report, occurrences), in order; a report's
+    error is its own answer, never the others'.
+
+    Reports without a fingerprint or a chosen id are stored together in one
+    Firestore batch (`add_many`); the others one by one, as single reports.
+    """
+    results: list[CreateResult | ApplicationError | None] = [None] * len(reports)
+    repo = get_issue_repository()
+    now = _now()
+    plain: list[tuple[int, Issue, Activity, str]] = []
+    for index, (actor, data, occurrences) in enumerate(reports):
+        if data.fingerprint or data.id:
+            continue
+        try:
+            require(actor, Action.CREATE)
+        except ApplicationError as error:
+            results[index] = error
+            continue
+        issue, activity = _new_report(actor, data, occurrences, now=now)
+        plain.append((index, issue, activity, repo.new_id()))
+    if plain:
+        try:
+            stored = repo.add_many(items=[(i, a, e) for _, i, a, e in plain])
+        except ApplicationError as error:
+            for index, *_ in plain:
+                results[index] = error
+        else:
+            for (index, _, _, event_id), issue in zip(plain, stored, strict=True):
+                result = CreateResult(issue=issue, created=True)
+                results[index] = result
+                _published(result, issue.reporter_id, event_id)
+    for index, (actor, data, occurrences) in enumerate(reports):
+        if results[index] is not None:
+            continue
+        try:
+            results[index] = issue_report(
+                actor=actor, data=data, occurrences=occurrences
+            )
+        except ApplicationError as error:
+            results[index] = error
+    return [result for result in results if result is not None]
+
+
+def _new_report(
+    actor: Actor, data: NewIssue, occurrences: int, *, now: datetime
+) -> tuple[Issue, Activity]:
+    """The issue a report would create (the caller's id, else a fresh one; its
+    first watchers; `occurrences` merged repeats) and its `created` activity."""
+    reporter_id = actor_id(actor)
+    issue_id = data.id or get_issue_repository().new_id()
+    issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
+    issue = replace(
+        issue,
+        watcher_ids=_first_watchers(actor, issue),
+        occurrence_count=max(occurrences, 1),
+    )
+    activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
+    return issue, activity
 
 
 def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:

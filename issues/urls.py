@@ -3,6 +3,7 @@
 from django.urls import path
 
 from issues.api import ActivityViewSet, CommentViewSet, IssueViewSet
+from issues.api_batch import IssueBatchViewSet
 from issues.api_trash import TrashViewSet
 
 app_name = "issues-api"
@@ -12,6 +13,11 @@ urlpatterns = [
         "issues",
         IssueViewSet.as_view({"get": "list", "post": "create"}),
         name="issue-list",
+    ),
+    path(
+        "issues/batch",
+        IssueBatchViewSet.as_view({"post": "create"}),
+        name="issue-batch",
     ),
     path(
         "issues/<issue_id:issue_id>",

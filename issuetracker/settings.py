@@ -285,6 +285,10 @@ FIRESTORE_EMULATOR_DATA_DIR = DATA_DIR / "firestore"
 # chosen as Django chooses a session engine.
 ISSUE_REPOSITORY = "issues.store.firestore.FirestoreIssueRepository"
 DASHBOARD_STORE = "issues.store.dashboard.FirestoreDashboardStore"
+# Reports folded into an issue and the counter moves of new issues are written
+# once this many seconds per process, not once per report (issues/store/buffers.py;
+# README, "Ingest"). 0 writes every report at once.
+INGEST_BUFFER_SECONDS = float(os.environ.get("INGEST_BUFFER_SECONDS", "1"))
 
 # Request bodies over 1 MiB are refused with 413 (JSON included, see parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

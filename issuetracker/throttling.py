@@ -44,18 +44,21 @@ class WriteRateThrottle(BaseThrottle):
         """Count this write and refuse it once the caller is over the rate."""
         if request.method in SAFE_METHODS:
             return True
-        # None when the cache cannot count (RATELIMIT_FAIL_OPEN): let it through.
-        usage = get_usage(
-            request,
-            group=WRITE_GROUP,
-            key=caller_key,
-            rate=settings.API_WRITE_RATE,
-            increment=True,
-        )
-        if usage is None or not usage["should_limit"]:
-            return True
-        self.retry_after = max(1, int(usage["time_left"]))
-        return False
+        # A view that takes many writes at once (a batch) says how many.
+        weigh = getattr(view, "write_weight", None)
+        for _ in range(weigh(request) if weigh is not None else 1):
+            # None when the cache cannot count (RATELIMIT_FAIL_OPEN): let it through.
+            usage = get_usage(
+                request,
+                group=WRITE_GROUP,
+                key=caller_key,
+                rate=settings.API_WRITE_RATE,
+                increment=True,
+            )
+            if usage is not None and usage["should_limit"]:
+                self.retry_after = max(1, int(usage["time_left"]))
+                return False
+        return True
 
     def wait(self) -> float | None:
         """Seconds until the caller's window ends (DRF sends it as Retry-After)."""

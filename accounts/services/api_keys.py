@@ -2,10 +2,13 @@
 
 import hmac
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import keys
@@ -18,6 +21,18 @@ logger = logging.getLogger(__name__)
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A key found is kept in the process this many seconds, so a service's requests
+# need no database read each. A revocation, expiry or owner's deactivation made
+# in another process takes effect within this time (at once in this one).
+KEY_CACHE_SECONDS = 10.0
+_checked: dict[str, tuple[ApiKey, float]] = {}
+
+
+@receiver(post_save, sender=ApiKey, dispatch_uid="api-key-cache-key-saved")
+@receiver(post_save, sender=User, dispatch_uid="api-key-cache-user-saved")
+def api_key_cache_clear(**kwargs: object) -> None:
+    """Forget every key checked: a key or a user changed in this process."""
+    _checked.clear()
 
 
 @dataclass(frozen=True)
@@ -83,16 +98,23 @@ def api_key_authenticate(*, key: str) -> User:
 
     Records when the key was used, at most once per LAST_USED_RESOLUTION.
     """
-    prefix = keys.key_prefix(key)
-    api_key = (
-        ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
-        if prefix
-        else None
-    )
+    given_hash = keys.key_hash(key)
+    cached = _checked.get(given_hash)
+    if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+        api_key: ApiKey | None = cached[0]
+    else:
+        prefix = keys.key_prefix(key)
+        api_key = (
+            ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+            if prefix
+            else None
+        )
     # Compare the hashes even for an unknown prefix so timing tells nothing.
     expected = api_key.key_hash if api_key else keys.key_hash("")
-    if not hmac.compare_digest(expected, keys.key_hash(key)) or api_key is None:
+    if not hmac.compare_digest(expected, given_hash) or api_key is None:
         raise NotAuthenticated("Invalid API key.")
+    if cached is None or cached[0] is not api_key:
+        _checked[given_hash] = (api_key, time.monotonic())
     now = timezone.now()
     if api_key.revoked_at is not None:
         raise NotAuthenticated("This API key has been revoked.")
@@ -103,6 +125,7 @@ def api_key_authenticate(*, key: str) -> User:
     last_used = api_key.last_used_at
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
     return api_key.owner
 
 
@@ -141,5 +164,6 @@ def api_key_revoke(
         api_key.refresh_from_db(fields=["revoked_at"])
         return False
     api_key.revoked_at = now
+    _checked.pop(api_key.key_hash, None)
     logger.info("API key itk_%s revoked", api_key.prefix)
     return True

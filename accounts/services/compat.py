@@ -9,10 +9,13 @@ removed on its own.
 
 import logging
 import re
+import time
 
 from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.policy import Actor
@@ -24,6 +27,17 @@ logger = logging.getLogger(__name__)
 
 SERVICE_ID_MAX_LENGTH = 100
 _SERVICE_ID = re.compile(r"^[\w.@+-]+\Z")
+# Service users found for anonymous writes, kept in the process this many seconds
+# so a service's reports need no database reads each (a user saved in this
+# process clears them; one deactivated in another takes effect within this time).
+SERVICE_CACHE_SECONDS = 10.0
+_services: dict[str, tuple[User, float]] = {}
+
+
+@receiver(post_save, sender=User, dispatch_uid="compat-service-cache-user-saved")
+def service_cache_clear(**kwargs: object) -> None:
+    """Forget every service user found: a user changed in this process."""
+    _services.clear()
 
 
 def service_display_name(service_id: str) -> str:
@@ -70,6 +84,9 @@ def service_user_for(*, service_id: str, field: str = "reporter_id") -> User:
     Refuses ids that could be a staff member: an e-mail on an allowed domain, or
     the name of any user whose role is not `service`.
     """
+    cached = _services.get(service_id)
+    if cached is not None and time.monotonic() - cached[1] < SERVICE_CACHE_SECONDS:
+        return cached[0]
     _service_id_check(service_id, field=field)
     try:
         user, created = User.objects.get_or_create(
@@ -85,6 +102,7 @@ def service_user_for(*, service_id: str, field: str = "reporter_id") -> User:
     _usable_service(user)
     if created:
         logger.info("Created service user %s on first anonymous call", service_id)
+    _services[service_id] = (user, time.monotonic())
     return user
 
 

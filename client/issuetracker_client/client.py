@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import quote, urlsplit
 
-from issuetracker_client import reports
+from issuetracker_client import batching, reports
 from issuetracker_client._version import __version__
 from issuetracker_client.transport import Outcome, Result, Transport, public_url
 
@@ -121,6 +121,7 @@ class IssueTrackerClient:
         close_timeout: float = 5.0,
         tags: Iterable[str] = (),
         register_atexit: bool = True,
+        batch: bool = True,
     ) -> None:
         if base_url is None:
             base_url = _env(URL_VARIABLE) or DEFAULT_URL
@@ -188,6 +189,9 @@ class IssueTrackerClient:
             url=f"{self._base_url}/api/v1/issues", headers=headers, timeout=timeout
         )
         self._closed = False
+        # Creates waiting together go as one batch, until a tracker without the
+        # batch endpoint answers 404 or 405.
+        self._batching = batch
         # log_issue's ids that the tracker folded into another issue (sent ->
         # its id) or that were never created (-> None); oldest forgotten first.
         self._ids: OrderedDict[str, str | None] = OrderedDict()
@@ -560,18 +564,27 @@ class IssueTrackerClient:
     # Delivery (the worker thread)
 
     def _run(self) -> None:
+        held: list[_Job | None] = []  # taken from the queue behind a batch
         while True:
-            job = self._queue.get()
+            job = held.pop() if held else self._queue.get()
             if job is None:
                 return
-            sent = False
+            jobs = [job]
+            if _is_create(job) and self._batching:
+                held.extend(self._gather(jobs))
+            sent: set[int] = set()
             try:
                 if self._stopping.is_set():
-                    self._count("dropped")
+                    for _ in jobs:
+                        self._count("dropped")
+                elif len(jobs) == 1:
+                    if self._deliver(job):
+                        sent.add(id(job))
                 else:
-                    sent = self._deliver(job)
+                    sent = self._deliver_batch(jobs)
             except Exception as error:  # noqa: BLE001 - the worker must outlive bugs
-                self._count("failed")
+                for _ in range(len(jobs) - len(sent)):
+                    self._count("failed")
                 # Type and place only: an error's message might quote a header.
                 where = error.__traceback__
                 while where is not None and where.tb_next is not None:
@@ -584,12 +597,114 @@ class IssueTrackerClient:
                     where.tb_lineno if where else "?",
                 )
             finally:
-                if job.client_id is not None and not sent:
-                    self._remember(job.client_id, None)  # its follow-ups: dropped
+                for each in jobs:
+                    if each.client_id is not None and id(each) not in sent:
+                        self._remember(each.client_id, None)  # follow-ups: dropped
                 with self._lock:
-                    self._pending -= 1
+                    self._pending -= len(jobs)
                     if self._pending <= 0:
                         self._idle.notify_all()
+
+    def _gather(self, jobs: list[_Job]) -> list[_Job | None]:
+        """Add the creates waiting right behind `jobs[0]` to `jobs` (at most
+        BATCH_MAX); what was taken after them, a follow-up or the stop marker,
+        is returned to be handled next, so the order of calls is kept."""
+        while len(jobs) < batching.BATCH_MAX:
+            try:
+                waiting = self._queue.get_nowait()
+            except queue.Empty:
+                return []
+            if waiting is None or not _is_create(waiting):
+                return [waiting]
+            jobs.append(waiting)
+        return []
+
+    def _deliver_batch(self, jobs: list[_Job]) -> set[int]:
+        """Send creates as one batch (repeats of a fingerprint merged); the ids
+        (`id()`) of the jobs the tracker took."""
+        reports = batching.merge_repeats(jobs)
+        body = batching.batch_body(reports)
+        retries = 0
+        while True:
+            outcome = self._transport.send(body, path="/batch")
+            if outcome.result is Result.SENT:
+                return self._batch_taken(reports, outcome.results)
+            if outcome.result is Result.REJECTED:
+                if outcome.status in (404, 405):  # a tracker without batches
+                    self._batching = False
+                    return self._one_by_one(reports)
+                for _ in jobs:
+                    self._count("rejected")
+                self._warn_once(
+                    f"rejected-batch-{outcome.status}",
+                    "The issue tracker at %s refused a batch of reports with %s "
+                    "(%s); they are dropped. Logged once per status.",
+                    public_url(self._base_url),
+                    outcome.status,
+                    outcome.detail or "no details",
+                )
+                return set()
+            if retries >= self._max_retries or self._stopping.wait(
+                self._delay(retries, outcome)
+            ):
+                for _ in jobs:
+                    self._count("failed")
+                self._warn_once(
+                    "failed",
+                    "Could not deliver a batch of %d reports to the issue tracker "
+                    "at %s (last: %s); it is dropped. Logged once per outage.",
+                    len(jobs),
+                    public_url(self._base_url),
+                    _describe(outcome),
+                )
+                return set()
+            retries += 1
+            self._count("retried")
+
+    def _batch_taken(self, reports: list[batching.Report], results: Any) -> set[int]:
+        """Count a batch's answer report by report; retry alone what the tracker
+        could not store then (5xx, 429 for one report)."""
+        taken: set[int] = set()
+        retry: list[batching.Report] = []
+        for index, report in enumerate(reports):
+            status, issue_id, text = batching.result_of(results, index)
+            first = report.jobs[0]
+            if status is not None and 200 <= status < 300:
+                for job in report.jobs:
+                    self._count("sent")
+                    taken.add(id(job))
+                if first.client_id is not None and issue_id not in (
+                    None,
+                    first.client_id,
+                ):
+                    self._remember(first.client_id, issue_id)
+            elif status is None or status >= 500 or status in (408, 425, 429):
+                retry.append(report)
+            else:
+                for _ in report.jobs:
+                    self._count("rejected")
+                self._warn_once(
+                    f"rejected-report-{status}",
+                    "The issue tracker at %s refused a report with %s (%s); such "
+                    "reports are dropped, not retried. Logged once per status.",
+                    public_url(self._base_url),
+                    status,
+                    text or "no details",
+                )
+        return taken | self._one_by_one(retry)
+
+    def _one_by_one(self, reports: list[batching.Report]) -> set[int]:
+        """Send reports singly (a merged one as one report); ids of jobs taken."""
+        taken: set[int] = set()
+        for report in reports:
+            first = report.jobs[0]
+            single = _Job(_json(report.body), client_id=first.client_id)
+            delivered = self._deliver(single)  # counts one of the report's jobs
+            for _ in report.jobs[1:]:
+                self._count("sent" if delivered else "failed")
+            if delivered:
+                taken.update(id(job) for job in report.jobs)
+        return taken
 
     def _deliver(self, job: _Job) -> bool:
         """Send `job` until it is taken or given up; True when it was taken."""
@@ -748,6 +863,10 @@ class IssueTrackerClient:
     def _after_fork(self) -> None:
         """In a forked child: the parent's thread and queue are not ours."""
         self._start()
+
+
+def _is_create(job: _Job) -> bool:
+    return job.issue_id is None and job.method == "POST"
 
 
 def _json(body: dict[str, Any]) -> bytes:

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 # Bytes of an answer read at most: enough for a problem+json, never a large page.
 _READ_MAX = 64 * 1024
+# A batch's answer holds up to 100 issues.
+_READ_MAX_BATCH = 8 * 1024 * 1024
 # Answers worth another try: the tracker or a proxy in front of it may recover.
 _RETRY_STATUSES = frozenset({408, 425, 429})
 
@@ -39,6 +41,7 @@ class Outcome:
     retry_after: float | None = None  # seconds, from the answer's Retry-After
     detail: str = ""  # for the log: the problem's code and message, or the error
     issue_id: str | None = None  # the `id` of a 2xx answer's JSON object, if any
+    results: Any = None  # a batch's answer: its `results` list
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -96,14 +99,17 @@ def _problem(answer: IO[bytes] | None) -> str:
     return text[:300]
 
 
-def _answer_id(raw: bytes) -> str | None:
-    """The `id` of a JSON object answer (the issue created, found or changed)."""
+def _answer(raw: bytes) -> tuple[str | None, Any]:
+    """The `id` of a JSON object answer (the issue created, found or changed),
+    and its `results` (a batch's answer)."""
     try:
         data = json.loads(raw)
     except ValueError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    value = data.get("id")
+    return (value if isinstance(value, str) and value else None), data.get("results")
 
 
 def _header(error: urllib.error.HTTPError, name: str) -> str | None:
@@ -142,9 +148,13 @@ class Transport:
         )
         try:
             with self._opener.open(request, timeout=self._timeout) as answer:
-                raw = answer.read(_READ_MAX)
+                raw = answer.read(_READ_MAX_BATCH if path == "/batch" else _READ_MAX)
+                issue_id, results = _answer(raw)
                 return Outcome(
-                    Result.SENT, status=answer.status, issue_id=_answer_id(raw)
+                    Result.SENT,
+                    status=answer.status,
+                    issue_id=issue_id,
+                    results=results,
                 )
         except urllib.error.HTTPError as error:
             try:

@@ -95,6 +95,14 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay:
             tracker.release.wait(reply.delay)
         body = reply.body
+        if body is None and self.path.endswith("/batch"):
+            sent = tracker.seen[-1].body
+            body = {
+                "results": [
+                    {"status": 201, "id": report.get("id", f"batch-{n}")}
+                    for n, report in enumerate(sent["reports"])
+                ]
+            }
         if body is None:
             sent = tracker.seen[-1].body if tracker.seen else None
             fallback = f"issue-{len(tracker.seen)}"
@@ -159,6 +167,8 @@ def make_client(caplog) -> Iterator[Callable[..., IssueTrackerClient]]:
         options.setdefault("max_backoff", 0.05)
         options.setdefault("close_timeout", 1.0)
         options.setdefault("register_atexit", False)
+        # One request per report unless a test is about batches.
+        options.setdefault("batch", False)
         client = IssueTrackerClient(url, api_key, **options)
         clients.append(client)
         return client

@@ -63,6 +63,13 @@ class IssueRepository(Protocol):
         event `event_id`, `issues.store.outbox`); IssueExists when its id is
         taken."""
 
+    def add_many(
+        self, *, items: list[tuple[Issue, Activity, str | None]]
+    ) -> list[Issue]:
+        """Store new issues with their `created` activities and outbox events
+        (issue, activity, event id) in one commit (their ids are fresh: none can
+        be taken)."""
+
     def add_or_absorb(
         self,
         *,

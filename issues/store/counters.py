@@ -6,7 +6,11 @@ by stored status (`byStatus.<status>`) and by stored priority
 (`byPriority.<priority>`). Every write of an issue adds its moves to one shard
 picked at random, in the same batch or transaction and with `Increment`, so a
 burst of creates spreads over the shards (Firestore sustains about one write a
-second per document). `rebuild_counts` recomputes them from aggregation counts.
+second per document). With INGEST_BUFFER_SECONDS > 0 the moves of new issues are
+summed per process and written to one random shard per flush instead
+(`buffers`): each process then takes one counter write per interval whatever
+its create rate (README, "Counters"). `rebuild_counts` recomputes them from
+aggregation counts.
 """
 
 import logging
@@ -156,3 +160,24 @@ def read_counts(client: firestore.Client, shards: Any) -> IssueCounts:
             "The issue counters are unreadable; run manage.py backfill_issues "
             "--counters-only to rebuild them."
         ) from error
+
+
+def with_moves(counts: IssueCounts, moves: Mapping[CounterKey, int]) -> IssueCounts:
+    """`counts` plus counter `moves` not yet written (this process's buffer)."""
+    if not moves:
+        return counts
+    by_status = {status: counts.by_status.get(status, 0) for status in Status}
+    by_priority = {p: counts.by_priority.get(p, 0) for p in Priority}
+    for key, n in moves.items():
+        if key == (COUNT_TOTAL,):
+            continue
+        group, value = key
+        if group == COUNT_BY_STATUS and value in _STATUS_VALUES:
+            by_status[Status(value)] += n
+        elif group == COUNT_BY_PRIORITY and value in _PRIORITY_VALUES:
+            by_priority[Priority(value)] += n
+    return IssueCounts(
+        total=counts.total + moves.get((COUNT_TOTAL,), 0),
+        by_status=by_status,
+        by_priority=by_priority,
+    )

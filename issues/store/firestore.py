@@ -20,15 +20,15 @@ from issues.domain import (
     PAGE_MAX,
     Activity,
     Comment,
-    CreateResult,
     Issue,
     IssueCounts,
     IssueFilters,
     Page,
     UpdateResult,
 )
-from issues.store import Absorption, IssueExists, Mutation
+from issues.store import Mutation
 from issues.store.backfill import BackfillReport, backfill_issues, rebuild_counts
+from issues.store.buffers import write_buffer
 from issues.store.counters import (
     ISSUE_COUNTS,
     SHARDS,
@@ -37,7 +37,9 @@ from issues.store.counters import (
     counter_moves,
     random_shard,
     read_counts,
+    with_moves,
 )
+from issues.store.creates import IssueCreates
 from issues.store.documents import (
     ACTIVITIES,
     AUTHOR,
@@ -45,16 +47,11 @@ from issues.store.documents import (
     COMMENTS,
     CONTENT,
     CREATED,
-    FINGERPRINT,
     FINGERPRINTS,
     ISSUE_FIELDS,
     ISSUE_ID,
     ISSUES,
-    LAST_SEEN,
-    OCCURRENCES,
     PRIORITY_RANK,
-    REPORT_IDS,
-    REPORTER,
     SEARCH_WORDS,
     UPDATED,
     VERSION,
@@ -63,14 +60,12 @@ from issues.store.documents import (
     activity_from_document,
     activity_to_document,
     comment_from_document,
-    fingerprint_key,
-    issue_from_document,
-    issue_to_document,
     read_issue,
     read_issue_or_skip,
     repairs,
     stored_field,
 )
+from issues.store.folding import with_pending
 from issues.store.outbox import EVENTS, event_document
 from issues.store.queries import (
     aggregate_count,
@@ -95,8 +90,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class FirestoreIssueRepository:
-    """`IssueRepository` over the `issues` collection and its subcollections."""
+class FirestoreIssueRepository(IssueCreates):
+    """`IssueRepository` over the `issues` collection and its subcollections
+    (creates and reports in `creates.IssueCreates`)."""
 
     def __init__(self, client: firestore.Client | None = None) -> None:
         self.client = client or get_client()
@@ -120,146 +116,13 @@ class FirestoreIssueRepository:
         """A fresh random document id (Firestore's own generator, no call)."""
         return str(self.issues.document().id)
 
-    def add(
-        self, *, issue: Issue, activity: Activity, event_id: str | None = None
-    ) -> Issue:
-        """One batch: the issue (must not exist), its `created` activity, +1 on
-        the counters of its status and priority and the total, and the outbox
-        event `event_id` when given."""
-        ref = self.issues.document(issue.id)
-        document = issue_to_document(issue)
-        batch = self.client.batch()
-        batch.create(ref, document)
-        batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
-        add_moves(
-            batch, random_shard(self.counter_shards), counter_moves(None, document)
-        )
-        if event_id:
-            batch.set(
-                self.events.document(event_id),
-                event_document(kind="reported", issue_id=issue.id, activity=activity),
-            )
-        try:
-            with store_errors("creating an issue"):
-                batch.commit(**call_options())
-        except google_exceptions.AlreadyExists:
-            # The precondition failed, so the batch wrote nothing; the id may be
-            # this very report's, committed by an earlier attempt or request.
-            raise IssueExists(read_issue(ref.get(**call_options()))) from None
-        return issue
-
-    def add_or_absorb(
-        self,
-        *,
-        issue: Issue,
-        activity: Activity,
-        absorb: Absorption,
-        chosen_id: bool = False,
-        event_id: str | None = None,
-    ) -> CreateResult:
-        """A transaction on the fingerprint lock of `issue`'s reporter and
-        fingerprint: read the lock and the issue it names; if `absorb` takes the
-        report, +1 `occurrenceCount` and the new `lastSeenAt` on that issue (no
-        activity, no counter); otherwise what `add` writes, plus the lock naming
-        the new issue.
-
-        Two concurrent reports read the same lock, so one of them commits and
-        the other runs again and finds the issue the first one made. `absorb`
-        must be pure (Firestore may run it again on contention).
-        """
-        if not issue.fingerprint:
-            raise ValueError("add_or_absorb needs an issue with a fingerprint.")
-        lock_ref = self.fingerprints.document(
-            fingerprint_key(issue.reporter_id, issue.fingerprint)
-        )
-        new_ref = self.issues.document(issue.id)
-        document = issue_to_document(issue)
-        lock = {
-            ISSUE_ID: issue.id,
-            REPORTER: issue.reporter_id,
-            FINGERPRINT: issue.fingerprint,
-            CREATED: issue.created_at,
-        }
-        shard = random_shard(self.counter_shards)
-
-        @firestore.transactional
-        def run(transaction: Transaction) -> CreateResult:
-            if chosen_id:
-                taken = new_ref.get(transaction=transaction, **call_options())
-                if taken.exists:
-                    raise IssueExists(read_issue(taken))
-            held = lock_ref.get(transaction=transaction, **call_options())
-            holder = self._lock_holder(transaction, held)
-            if chosen_id and holder is not None and issue.id in holder[1].report_ids:
-                return CreateResult(issue=holder[1], created=False, replayed=True)
-            absorbed = absorb(holder[1]) if holder is not None else None
-            if holder is not None and absorbed is not None:
-                snapshot, current = holder
-                stored = (snapshot.to_dict() or {}).get(OCCURRENCES)
-                step = absorbed.occurrence_count - current.occurrence_count
-                occurrence: dict[str, Any] = {
-                    # The transaction holds the read, so Increment adds to the
-                    # count read; a document lacking it gets the whole.
-                    OCCURRENCES: firestore.Increment(step)
-                    if isinstance(stored, int)
-                    else absorbed.occurrence_count,
-                    LAST_SEEN: absorbed.last_seen_at,
-                }
-                if absorbed.report_ids != current.report_ids:
-                    occurrence[REPORT_IDS] = list(absorbed.report_ids)
-                transaction.update(snapshot.reference, occurrence)
-                return CreateResult(issue=absorbed, created=False)
-            transaction.create(new_ref, document)
-            transaction.set(
-                new_ref.collection(ACTIVITIES).document(),
-                activity_to_document(activity),
-            )
-            add_moves(transaction, shard, counter_moves(None, document))
-            if event_id:
-                transaction.set(
-                    self.events.document(event_id),
-                    event_document(
-                        kind="reported", issue_id=issue.id, activity=activity
-                    ),
-                )
-            if held.exists:
-                transaction.set(lock_ref, lock)
-            else:
-                transaction.create(lock_ref, lock)
-            return CreateResult(issue=issue, created=True)
-
-        result: CreateResult = self._transact(run, "reporting an issue")
-        return result
-
-    def _lock_holder(
-        self, transaction: Transaction, lock: Snapshot
-    ) -> tuple[Snapshot, Issue] | None:
-        """The issue a fingerprint lock names, read in `transaction`; None when
-        there is no lock, or its issue is deleted or unreadable (logged)."""
-        holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
-        if not isinstance(holder_id, str) or not holder_id:
-            return None
-        snapshot = self.issues.document(holder_id).get(
-            transaction=transaction, **call_options()
-        )
-        if not snapshot.exists:
-            return None
-        try:
-            issue = issue_from_document(snapshot.id, snapshot.to_dict() or {})
-        except ValueError as error:
-            logger.error(
-                "Issue %s unreadable; a new issue takes its reports: %s",
-                snapshot.id,
-                error,
-            )
-            return None
-        return snapshot, issue
-
     def get(self, issue_id: str) -> Issue | None:
-        """One document read."""
+        """One document read (plus this process's occurrences not yet written)."""
         with store_errors("reading an issue"):
             snapshot = self.issues.document(issue_id).get(**call_options())
-        return read_issue(snapshot) if snapshot.exists else None
+        if not snapshot.exists:
+            return None
+        return with_pending(read_issue(snapshot), write_buffer().pending(issue_id))
 
     def update(
         self, *, issue_id: str, mutate: Mutation, event_id: str | None = None
@@ -348,12 +211,16 @@ class FirestoreIssueRepository:
             return aggregate_count(where_equal(self.issues, filters))
 
     def counts(self) -> IssueCounts:
-        """The counters: every shard read in one call and summed."""
-        return read_counts(self.client, self.counter_shards)
+        """The counters: every shard read in one call and summed, plus this
+        process's moves not yet written."""
+        counts = read_counts(self.client, self.counter_shards)
+        return with_moves(counts, write_buffer().pending_moves())
 
     def rebuild_counts(self) -> IssueCounts:
         """Recount with aggregation queries and rewrite the counters (see
-        `issues.store.backfill.rebuild_counts`)."""
+        `issues.store.backfill.rebuild_counts`), after writing this process's
+        buffered moves so the recount does not take them twice."""
+        write_buffer().flush()
         return rebuild_counts(self.client, self.issues, self.counter_shards)
 
     def add_comment(

@@ -1,0 +1,268 @@
+"""Creating issues: single creates, batches and fingerprinted reports.
+
+A mixin of `FirestoreIssueRepository` (`firestore`), which provides the client,
+the collections and `_transact`.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from google.api_core import exceptions as google_exceptions
+from google.cloud import firestore
+from google.cloud.firestore_v1.collection import CollectionReference
+from google.cloud.firestore_v1.transaction import Transaction
+
+from issues.domain import Activity, CreateResult, Issue
+from issues.store import Absorption, IssueExists
+from issues.store.buffers import write_buffer
+from issues.store.counters import CounterKey, add_moves, counter_moves, random_shard
+from issues.store.documents import (
+    ACTIVITIES,
+    CREATED,
+    FINGERPRINT,
+    ISSUE_ID,
+    LAST_SEEN,
+    OCCURRENCES,
+    REPORT_IDS,
+    REPORTER,
+    Snapshot,
+    activity_to_document,
+    fingerprint_key,
+    issue_from_document,
+    issue_to_document,
+    read_issue,
+)
+from issues.store.folding import fold_buffered
+from issues.store.outbox import event_document
+from issuetracker.firestore import call_options, store_errors
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Issues created in one batch (two writes each, with their activity).
+ADD_MANY: Final = 200
+
+
+def _reported(issue: Issue, activity: Activity) -> dict[str, Any]:
+    """The outbox event of a new issue."""
+    return event_document(kind="reported", issue_id=issue.id, activity=activity)
+
+
+class IssueCreates:
+    """The repository's creates; see `FirestoreIssueRepository`."""
+
+    client: firestore.Client
+    issues: CollectionReference
+    counter_shards: CollectionReference
+    fingerprints: CollectionReference
+    events: CollectionReference
+
+    def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
+        raise NotImplementedError
+
+    def add(
+        self, *, issue: Issue, activity: Activity, event_id: str | None = None
+    ) -> Issue:
+        """One batch: the issue (must not exist), its `created` activity, the
+        outbox event `event_id` when given, and +1 on the counters of its status
+        and priority and the total (buffered, when `buffers` is on: written
+        within a second, with other creates')."""
+        ref = self.issues.document(issue.id)
+        document = issue_to_document(issue)
+        batch = self.client.batch()
+        batch.create(ref, document)
+        batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
+        if event_id:
+            batch.set(self.events.document(event_id), _reported(issue, activity))
+        buffer = write_buffer()
+        moves = counter_moves(None, document)
+        if not buffer.enabled:
+            add_moves(batch, random_shard(self.counter_shards), moves)
+        try:
+            with store_errors("creating an issue"):
+                batch.commit(**call_options())
+        except google_exceptions.AlreadyExists:
+            # The precondition failed, so the batch wrote nothing; the id may be
+            # this very report's, committed by an earlier attempt or request.
+            raise IssueExists(read_issue(ref.get(**call_options()))) from None
+        if buffer.enabled:
+            buffer.add_moves(moves)
+        return issue
+
+    def add_many(
+        self, *, items: list[tuple[Issue, Activity, str | None]]
+    ) -> list[Issue]:
+        """One batch (at most ADD_MANY issues): each issue, its `created`
+        activity and its outbox event (when it has an id), and the counter moves
+        of all of them summed."""
+        if len(items) > ADD_MANY:
+            raise ValueError(f"add_many takes at most {ADD_MANY} issues.")
+        batch = self.client.batch()
+        moves: Counter[CounterKey] = Counter()
+        for issue, activity, event_id in items:
+            ref = self.issues.document(issue.id)
+            document = issue_to_document(issue)
+            batch.create(ref, document)
+            batch.set(
+                ref.collection(ACTIVITIES).document(), activity_to_document(activity)
+            )
+            if event_id:
+                batch.set(self.events.document(event_id), _reported(issue, activity))
+            moves.update(counter_moves(None, document))
+        buffer = write_buffer()
+        if not buffer.enabled:
+            add_moves(batch, random_shard(self.counter_shards), moves)
+        with store_errors("creating issues"):
+            batch.commit(**call_options())
+        if buffer.enabled:
+            buffer.add_moves(moves)
+        return [issue for issue, _, _ in items]
+
+    def add_or_absorb(
+        self,
+        *,
+        issue: Issue,
+        activity: Activity,
+        absorb: Absorption,
+        chosen_id: bool = False,
+        event_id: str | None = None,
+    ) -> CreateResult:
+        """A transaction on the fingerprint lock of `issue`'s reporter and
+        fingerprint: read the lock and the issue it names; if `absorb` takes the
+        report, +1 `occurrenceCount` and the new `lastSeenAt` on that issue (no
+        activity, no counter); otherwise what `add` writes, plus the lock naming
+        the new issue.
+
+        Two concurrent reports read the same lock, so one of them commits and
+        the other runs again and finds the issue the first one made. `absorb`
+        must be pure (Firestore may run it again on contention).
+
+        With buffering on, a report the lock's issue absorbs is counted in the
+        process's buffer instead (`folding`): the issue and its lock take no
+        write per report.
+        """
+        if not issue.fingerprint:
+            raise ValueError("add_or_absorb needs an issue with a fingerprint.")
+        lock_key = fingerprint_key(issue.reporter_id, issue.fingerprint)
+        buffer = write_buffer()
+        if not buffer.enabled:
+            return self._add_or_absorb(
+                issue, activity, absorb, lock_key, chosen_id, event_id
+            )
+
+        def fold() -> CreateResult | None:
+            return fold_buffered(
+                self.client,
+                issue=issue,
+                lock_key=lock_key,
+                absorb=absorb,
+                chosen_id=chosen_id,
+            )
+
+        if (folded := fold()) is not None:
+            return folded
+        # One transaction at a time per lock in this process: the others then
+        # find the issue it made instead of all contending for the lock.
+        with buffer.key_lock(lock_key):
+            if (folded := fold()) is not None:
+                return folded
+            result = self._add_or_absorb(
+                issue, activity, absorb, lock_key, chosen_id, event_id
+            )
+            if not result.replayed:
+                buffer.remember(lock_key, result.issue)
+            return result
+
+    def _add_or_absorb(
+        self,
+        issue: Issue,
+        activity: Activity,
+        absorb: Absorption,
+        lock_key: str,
+        chosen_id: bool,
+        event_id: str | None,
+    ) -> CreateResult:
+        """`add_or_absorb`'s transaction."""
+        lock_ref = self.fingerprints.document(lock_key)
+        new_ref = self.issues.document(issue.id)
+        document = issue_to_document(issue)
+        lock = {
+            ISSUE_ID: issue.id,
+            REPORTER: issue.reporter_id,
+            FINGERPRINT: issue.fingerprint,
+            CREATED: issue.created_at,
+        }
+        shard = random_shard(self.counter_shards)
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> CreateResult:
+            if chosen_id:
+                taken = new_ref.get(transaction=transaction, **call_options())
+                if taken.exists:
+                    raise IssueExists(read_issue(taken))
+            held = lock_ref.get(transaction=transaction, **call_options())
+            holder = self._lock_holder(transaction, held)
+            if chosen_id and holder is not None and issue.id in holder[1].report_ids:
+                return CreateResult(issue=holder[1], created=False, replayed=True)
+            absorbed = absorb(holder[1]) if holder is not None else None
+            if holder is not None and absorbed is not None:
+                snapshot, current = holder
+                stored = (snapshot.to_dict() or {}).get(OCCURRENCES)
+                step = absorbed.occurrence_count - current.occurrence_count
+                occurrence: dict[str, Any] = {
+                    # The transaction holds the read, so Increment adds to the
+                    # count read; a document lacking it gets the whole.
+                    OCCURRENCES: firestore.Increment(step)
+                    if isinstance(stored, int)
+                    else absorbed.occurrence_count,
+                    LAST_SEEN: absorbed.last_seen_at,
+                }
+                if absorbed.report_ids != current.report_ids:
+                    occurrence[REPORT_IDS] = list(absorbed.report_ids)
+                transaction.update(snapshot.reference, occurrence)
+                return CreateResult(issue=absorbed, created=False)
+            transaction.create(new_ref, document)
+            transaction.set(
+                new_ref.collection(ACTIVITIES).document(),
+                activity_to_document(activity),
+            )
+            add_moves(transaction, shard, counter_moves(None, document))
+            if event_id:
+                transaction.set(
+                    self.events.document(event_id), _reported(issue, activity)
+                )
+            if held.exists:
+                transaction.set(lock_ref, lock)
+            else:
+                transaction.create(lock_ref, lock)
+            return CreateResult(issue=issue, created=True)
+
+        result: CreateResult = self._transact(run, "reporting an issue")
+        return result
+
+    def _lock_holder(
+        self, transaction: Transaction, lock: Snapshot
+    ) -> tuple[Snapshot, Issue] | None:
+        """The issue a fingerprint lock names, read in `transaction`; None when
+        there is no lock, or its issue is deleted or unreadable (logged)."""
+        holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
+        if not isinstance(holder_id, str) or not holder_id:
+            return None
+        snapshot = self.issues.document(holder_id).get(
+            transaction=transaction, **call_options()
+        )
+        if not snapshot.exists:
+            return None
+        try:
+            issue = issue_from_document(snapshot.id, snapshot.to_dict() or {})
+        except ValueError as error:
+            logger.error(
+                "Issue %s unreadable; a new issue takes its reports: %s",
+                snapshot.id,
+                error,
+            )
+            return None
+        return snapshot, issue

@@ -39,7 +39,7 @@ def run(emulator_address: str) -> None:
     from django.test import Client
 
     from accounts.models import User
-    from issues import services
+    from issues import services, upkeep
     from issues.domain import (
         Activity,
         ActivityType,
@@ -140,7 +140,7 @@ def run(emulator_address: str) -> None:
         # Seeding writes documents directly, as the Flask app did: recount them,
         # as `manage.py backfill_issues` does after a migration.
         started = time.perf_counter()
-        services.issue_counts_rebuild()
+        upkeep.issue_counts_rebuild()
         rebuild_ms = (time.perf_counter() - started) * 1000
         cache.clear()
         stored = repo.count(filters=IssueFilters())

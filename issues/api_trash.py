@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.services.audit import request_source
-from issues import services
+from issues import upkeep
 from issues.api import ApiView
 from issues.domain import TrashedIssue
 from issues.schema import JSON, LINK, problems
@@ -84,7 +84,7 @@ class TrashViewSet(ApiView):
     )
     def restore(self, request: Request, issue_id: str) -> Response:
         """200 with the restored issue."""
-        issue = services.issue_restore(
+        issue = upkeep.issue_restore(
             actor=self.actor(request),
             issue_id=issue_id,
             source=request_source(request.META),

@@ -9,19 +9,19 @@ status move DESIGN.md does not allow, PreconditionFailed (412) for a stale
 version and StoreUnavailable (503) when Firestore does not answer.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 
 from accounts.models import AuditAction
 from accounts.policy import Actor, require, rules_role
 from accounts.roles import Action
-from accounts.services.audit import COMMAND, SYSTEM, audit_record, command_actor
+from accounts.services.audit import SYSTEM, audit_record
 from issues import events, rules
-from issues.access import actor_id, check_limit, visible
+from issues.access import actor_id, visible
 from issues.converters import is_issue_id
 from issues.domain import (
     UNSET,
@@ -31,17 +31,12 @@ from issues.domain import (
     CreateResult,
     Issue,
     IssueChanges,
-    IssueCounts,
     NewIssue,
-    Page,
     Status,
-    TrashedIssue,
     UpdateResult,
 )
 from issues.events import EventKind, IssueEvent
-from issues.store import IssueExists, get_issue_repository, get_issue_trash
-from issues.store.backfill import BackfillReport
-from issues.store.transfer import TransferReport, get_issue_transfer
+from issues.store import IssueExists, get_issue_repository
 from issues.workflow import (
     absorbs,
     apply_changes,
@@ -377,64 +372,6 @@ def issue_delete(*, actor: Actor, issue_id: str, source: str = SYSTEM) -> None:
     )
 
 
-def issue_restore(*, actor: Actor, issue_id: str, source: str = SYSTEM) -> Issue:
-    """Put a trashed issue back, as it was, with its comments and history
-    (admins only), audited. 404 when it is not in the trash; 409 when an issue
-    with its id exists again, or it is being purged."""
-    require(actor, Action.DELETE)
-    return _restore(issue_id, actor=actor, source=source)
-
-
-def issue_restore_by_operator(*, issue_id: str) -> Issue:
-    """`issue_restore` for operators at the shell (`manage.py restore_issue`),
-    audited as the system user running the command."""
-    return _restore(issue_id, actor=command_actor(), source=COMMAND)
-
-
-def _restore(issue_id: str, *, actor: Actor | str, source: str) -> Issue:
-    with transaction.atomic():
-        audit_record(
-            action=AuditAction.ISSUE_RESTORED,
-            actor=actor,
-            target=issue_id,
-            source=source,
-        )
-        return get_issue_trash().restore(issue_id=issue_id)
-
-
-TRASH_DAYS = 30
-PURGE_PAGE = 100
-
-
-def trash_purge(
-    *,
-    older_than_days: int = TRASH_DAYS,
-    now: datetime | None = None,
-) -> list[str]:
-    """Delete for good what was trashed more than `older_than_days` ago, one
-    issue at a time (its history in batches, the trash entry last), each
-    audited; the ids purged. For operators (`manage.py purge_trash`)."""
-    if older_than_days < 0:
-        raise InvalidInput("older_than_days cannot be negative.")
-    before = (now or _now()) - timedelta(days=older_than_days)
-    trash = get_issue_trash()
-    purged: list[str] = []
-    while ids := trash.expired_ids(before=before, limit=PURGE_PAGE):
-        for issue_id in ids:
-            with transaction.atomic():
-                audit_record(
-                    action=AuditAction.ISSUE_PURGED,
-                    actor=command_actor(),
-                    target=issue_id,
-                    source=COMMAND,
-                )
-                if trash.purge(issue_id=issue_id, before=before):
-                    purged.append(issue_id)
-                else:  # restored meanwhile: nothing to record
-                    transaction.set_rollback(True)
-    return purged
-
-
 def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
     """The statuses `actor` may move `issue` to now (for the portal's form)."""
     return rules.status_moves(rules_role(actor), issue, own=_owns(actor, issue))
@@ -483,50 +420,3 @@ def comment_add(*, actor: Actor, issue_id: str, content: str) -> Comment:
         )
     )
     return added
-
-
-# --- maintenance ----------------------------------------------------------------------
-
-
-def issues_backfill() -> BackfillReport:
-    """Make the Flask app's documents searchable and sortable (see `backfill`).
-
-    For operators (`manage.py backfill_issues`); takes no actor.
-    """
-    return get_issue_repository().backfill()
-
-
-def issue_counts_rebuild() -> IssueCounts:
-    """Recount every issue by status and priority and rewrite the counters the
-    dashboard reads, for documents written without them (the Flask app's, edits
-    in the console). For operators (`manage.py backfill_issues`); takes no actor.
-    """
-    return get_issue_repository().rebuild_counts()
-
-
-def issues_export(
-    *,
-    out: TextIO,
-    after: str | None = None,
-    on_page: Callable[[str, int], None] | None = None,
-) -> TransferReport:
-    """Write every issue (after the id `after`) with its comments and history to
-    `out` as JSON Lines, page by page (see `issues.store.transfer`). For
-    operators (`manage.py export_issues`); takes no actor."""
-    return get_issue_transfer().export(out, after=after, on_page=on_page)
-
-
-def issues_import(
-    *, lines: Iterable[str], allow_existing: bool = False
-) -> TransferReport:
-    """Write the issues of an export back with their ids, timestamps and
-    history, then rebuild the counters; 409 when issues are stored unless
-    `allow_existing`. For operators (`manage.py import_issues`)."""
-    return get_issue_transfer().import_(lines, allow_existing=allow_existing)
-
-
-def trash_page(*, limit: int, cursor: str | None = None) -> Page[TrashedIssue]:
-    """One page of the trash for operators (`manage.py list_trash`); admins in
-    the API and portal go through `issues.selectors.trash`."""
-    check_limit(limit)
-    return get_issue_trash().page(limit=limit, cursor=cursor)

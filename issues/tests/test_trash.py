@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AuditAction, AuditEntry
-from issues import services
+from issues import services, upkeep
 from issues.domain import IssueFilters, Status
 from issues.selectors import issues as selectors
 from issues.selectors import trash as trash_selectors
@@ -103,7 +103,7 @@ def test_only_admins_see_and_restore_the_trash(api, make_user, admin, make_issue
     with pytest.raises(Forbidden):
         trash_selectors.trash_list(actor=user)
     with pytest.raises(Forbidden):
-        services.issue_restore(actor=user, issue_id=issue.id)
+        upkeep.issue_restore(actor=user, issue_id=issue.id)
     assert audit(AuditAction.ISSUE_RESTORED) == []
 
 
@@ -157,7 +157,7 @@ def test_purge_removes_only_what_is_older_than_30_days(admin, make_issue, store)
     (entry,) = audit(AuditAction.ISSUE_PURGED)
     assert (entry.target, entry.source) == (old.id, "command")
     with pytest.raises(NotFound):
-        services.issue_restore(actor=admin, issue_id=old.id)
+        upkeep.issue_restore(actor=admin, issue_id=old.id)
     call_command("purge_trash", "--older-than-days", "0", stdout=StringIO())
     assert not store.collection("trash").document(recent.id).get().exists
 
@@ -186,7 +186,7 @@ def test_an_interrupted_purge_leaves_the_entry_to_finish_and_never_restores_it(
     assert entry.to_dict()["purging"] is True
     assert audit(AuditAction.ISSUE_PURGED) == []
     with pytest.raises(Conflict):
-        services.issue_restore(actor=admin, issue_id=issue.id)
+        upkeep.issue_restore(actor=admin, issue_id=issue.id)
     monkeypatch.setattr(FirestoreIssueTrash, "_delete_all", real)
     call_command("purge_trash", stdout=StringIO())
     assert not store.collection("trash").document(issue.id).get().exists

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.services import issue_counts_rebuild, issues_backfill
+from issues.upkeep import issue_counts_rebuild, issues_backfill
 from issuetracker.errors import ApplicationError
 
 

@@ -7,7 +7,7 @@ from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.services import issues_export
+from issues.upkeep import issues_export
 from issuetracker.errors import ApplicationError
 
 

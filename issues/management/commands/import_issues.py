@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.services import issues_import
+from issues.upkeep import issues_import
 from issuetracker.errors import ApplicationError
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from issues.domain import PAGE_MAX
-from issues.services import trash_page
+from issues.upkeep import trash_page
 from issuetracker.errors import ApplicationError
 
 

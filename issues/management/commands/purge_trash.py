@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.services import TRASH_DAYS, trash_purge
+from issues.upkeep import TRASH_DAYS, trash_purge
 from issuetracker.errors import ApplicationError
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.services import issue_restore_by_operator
+from issues.upkeep import issue_restore_by_operator
 from issuetracker.errors import ApplicationError
 
 

@@ -53,7 +53,7 @@ class Settings:
     max_backoff: float
     max_retry_after: float
     close_timeout: float
-    tags: list[str]  # added to every report
+    tags: tuple[str, ...]  # added to every report
     register_atexit: bool
     batch: bool
     headers: dict[str, str] = field(repr=False)  # of every request
@@ -145,7 +145,7 @@ def read_settings(
         max_backoff=max_backoff,
         max_retry_after=max_retry_after,
         close_timeout=close_timeout,
-        tags=reports.tags_of(tags),
+        tags=tuple(reports.tags_of(tags)),
         register_atexit=register_atexit,
         batch=batch,
         headers=headers,

@@ -25,7 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_dev_admin --base-url http://127.0.0.1:$(PORT)
-	$(PY) manage.py firestore_emulator -- sh -c '\
+	SITE_URL=http://127.0.0.1:$(PORT) $(PY) manage.py firestore_emulator -- sh -c '\
 	  $(PY) manage.py db_worker --no-reload --interval 0.5 & W=$$!; \
 	  (while sleep 60; do $(PY) manage.py sweep_notifications >/dev/null; done) & S=$$!; \
 	  trap "kill $$W $$S 2>/dev/null" EXIT INT TERM; \

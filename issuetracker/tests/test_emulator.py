@@ -1,7 +1,7 @@
-import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from google.cloud import firestore
@@ -16,11 +16,12 @@ from issuetracker.testing import start_manage
 
 
 def _alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie (a sandbox's init may reap late)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _client(emulator: FirestoreEmulator, monkeypatch) -> firestore.Client:
@@ -107,3 +108,33 @@ def test_command_stops_the_emulator_on_sigterm():
     assert process.wait(timeout=30) == 0
     time.sleep(0.2)
     assert not FirestoreEmulator(project="x", port=port).is_answering()
+
+
+def test_command_stops_everything_its_child_started_on_sigterm(tmp_path):
+    # As `make run`: a shell starting a background worker, then a foreground one.
+    pids = tmp_path / "pids"
+    script = f"sleep 300 & echo $! > {pids}; echo $$ >> {pids}; sleep 300"
+    process = start_manage(
+        "firestore_emulator",
+        "--no-persist",
+        "--",
+        "sh",
+        "-c",
+        script,
+        drop={"FIRESTORE_EMULATOR_HOST"},
+    )
+    deadline = time.monotonic() + 90
+    while len(_read_pids(pids)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = _read_pids(pids)
+    assert len(started) == 2
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 0
+    time.sleep(0.2)
+    assert [pid for pid in started if _alive(pid)] == []
+
+
+def _read_pids(path) -> list[int]:
+    return [int(n) for n in path.read_text().split()] if path.exists() else []

@@ -1,5 +1,6 @@
 """`manage.py firestore_emulator [-- command ...]`: the emulator, around a command."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,15 +92,23 @@ class Command(BaseCommand):
                 threading.Event().wait()
             except KeyboardInterrupt:
                 return 0
-        process = subprocess.Popen(child)
+        # Its own process group, so that stopping reaches everything it started
+        # (`make run`'s shell runs the server, a task worker and a sweep loop;
+        # a shell defers its traps until its foreground command ends).
+        process = subprocess.Popen(child, start_new_session=True)
         try:
             return process.wait()
         except KeyboardInterrupt:
-            # Ctrl-C reached the child too; SIGTERM reached only this process.
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
             return 0  # Stopping on request is a clean exit.
+
+
+def _signal_group(process: "subprocess.Popen[bytes]", signum: int) -> None:
+    """Send `signum` to the child's process group (gone already: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)

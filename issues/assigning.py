@@ -18,7 +18,7 @@ from accounts.roles import OLD_CONTRACT
 from accounts.services import users
 from issues import rules
 from issues.domain import IssueChanges, NewIssue
-from issuetracker.errors import InvalidInput
+from issuetracker.errors import Forbidden, InvalidInput
 
 ASSIGNEE_RULE = "Name an active staff member or an existing service."
 
@@ -75,3 +75,23 @@ def check_moved(moved: Mapping[str, Any], unknown_assignee: str | None) -> None:
     the id `changes_prepared` found no one for."""
     if unknown_assignee is not None and "assignee_id" in moved:
         raise _no_assignee(unknown_assignee)
+
+
+def assignee_choices(*, actor: Actor) -> list[tuple[str, str]] | None:
+    """(actor id, name) of the active staff the portal offers `actor` as the
+    assignee of a new issue; None when its role may not set one."""
+    try:
+        rules.check_create(rules_role(actor), ["assignee_id"])
+    except Forbidden:
+        return None
+    return users.staff_choices_active()
+
+
+def edit_choices(*, current: str | None) -> list[tuple[str, str]]:
+    """The active staff the portal offers as an issue's assignee, with the
+    assignee it has (`current`), whoever that is, so keeping it is no change."""
+    offered = users.staff_choices_active()
+    if current and current not in {user_id for user_id, _ in offered}:
+        name = users.display_names(ids=[current])[current]
+        offered.insert(0, (current, f"{name} (now)"))
+    return offered

@@ -26,7 +26,7 @@ from issuetracker.errors import Forbidden, InvalidInput, NotAuthenticated
 logger = logging.getLogger(__name__)
 
 SERVICE_ID_MAX_LENGTH = 100
-# ASCII only, so no look-alike (a Cyrillic а, a fullwidth ａ) passes for another id;
+# ASCII only, so no look-alike (a Cyrillic or fullwidth "a") passes for another id;
 # no `@`, so no id reads as an e-mail, staff's or anyone's.
 _SERVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SERVICE_ID_RULE = (
@@ -180,9 +180,7 @@ def actor_for_request(
         return user
     if settings.ALLOW_ANONYMOUS_SERVICES:
         if claimed_id and create:
-            return _old_contract(
-                service_user_for(service_id=claimed_id, field=field)
-            )
+            return _old_contract(service_user_for(service_id=claimed_id, field=field))
         if claimed_id:
             return _old_contract(service_user_find(service_id=claimed_id, field=field))
         if not create:

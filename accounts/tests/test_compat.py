@@ -49,8 +49,8 @@ class TestServiceUserFor:
     @pytest.mark.parametrize(
         ("service_id", "field"),
         [
-            ("\u0430dmin", "reporter_id"),  # Cyrillic а
-            ("\uff41dmin", "author_id"),  # fullwidth ａ
+            ("\u0430dmin", "reporter_id"),  # Cyrillic small a
+            ("\uff41dmin", "author_id"),  # fullwidth small a
             ("dev1@quantory.app.", "X-User-Id"),  # trailing dot: not staff's domain
             ("caf\u00e9-bot", "assignee_id"),
             ("-leading-dash", "reporter_id"),

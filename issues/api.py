@@ -7,6 +7,7 @@ contract needs it (compatibility mode); `actor_for_request` then names the actor
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpResponse
@@ -89,18 +90,26 @@ class ApiView(ViewSet):
         claimed_id: str | None = None,
         *,
         issue_id: str | None = None,
+        field: str = "reporter_id",
     ) -> Any:
         """The caller, or in compatibility mode the service it names.
 
         Only writes (rate-limited) create the service's user. An anonymous write
         to an existing issue (`issue_id`) that names no one acts as the issue's
-        reporter, as the old app did.
+        reporter, as the old app did. `field` is the body's key for `claimed_id`,
+        named in a 400 for a malformed id.
         """
-        claimed = claimed_id or request.headers.get("X-User-Id") or None
+        claimed = claimed_id or None
+        if claimed is None:
+            claimed = request.headers.get("X-User-Id") or None
+            field = "X-User-Id"
         write = request.method not in SAFE_METHODS
         if claimed is None and issue_id is not None and write:
             claimed = self._anonymous_reporter_of(request, issue_id)
-        return actor_for_request(user=request.user, claimed_id=claimed, create=write)
+            field = "reporter_id"
+        return actor_for_request(
+            user=request.user, claimed_id=claimed, create=write, field=field
+        )
 
     def _anonymous_reporter_of(self, request: Request, issue_id: str) -> str | None:
         """For an anonymous caller, the reporter of the issue (read as one)."""
@@ -259,10 +268,12 @@ class IssueViewSet(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         actor = self.actor(request, data.get("reporter_id"))
-        if actor.acts_under_old_contract and data.get("assignee_id"):
-            old_contract_assignee(assignee_id=data["assignee_id"])
+        report = body.new_issue()
+        if actor.acts_under_old_contract and report.assignee_id:
+            assignee = old_contract_assignee(assignee_id=report.assignee_id)
+            report = replace(report, assignee_id=assignee)
         result = services.issue_report(
-            actor=actor, data=body.new_issue(), occurrences=data["occurrences"]
+            actor=actor, data=report, occurrences=data["occurrences"]
         )
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)
@@ -368,7 +379,9 @@ class CommentViewSet(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         comment = services.comment_add(
-            actor=self.actor(request, data.get("author_id"), issue_id=issue_id),
+            actor=self.actor(
+                request, data.get("author_id"), issue_id=issue_id, field="author_id"
+            ),
             issue_id=issue_id,
             content=data["content"],
         )

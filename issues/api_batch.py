@@ -6,6 +6,7 @@ sinks the others. The write rate limit counts every report of the batch.
 """
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -117,12 +118,14 @@ class IssueBatchViewSet(ApiView):
                 one.is_valid(raise_exception=True)
                 data = one.validated_data
                 actor = self.actor(request, data.get("reporter_id"))
-                if actor.acts_under_old_contract and data.get("assignee_id"):
-                    old_contract_assignee(assignee_id=data["assignee_id"])
+                report = one.new_issue()
+                if actor.acts_under_old_contract and report.assignee_id:
+                    assignee = old_contract_assignee(assignee_id=report.assignee_id)
+                    report = replace(report, assignee_id=assignee)
             except (ApplicationError, serializers.ValidationError) as error:
                 answers.append(_problem(error))
                 continue
-            accepted.append((len(answers), actor, one.new_issue(), data["occurrences"]))
+            accepted.append((len(answers), actor, report, data["occurrences"]))
             answers.append(None)
         results = services.issue_report_batch(
             reports=[(actor, new, n) for _, actor, new, n in accepted]

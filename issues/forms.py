@@ -4,6 +4,7 @@ Choices come from the domain's enums; limits from `issues.domain`, so a form
 refuses what the service would refuse, next to the field, before any call.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -118,6 +119,26 @@ def _person_field(
     )
 
 
+NOBODY = ("", "Nobody")
+
+
+class AssigneeField(forms.ChoiceField):
+    """The assignee: a select of active staff (actor id, name), "Nobody" first.
+
+    Anyone else is refused beside the field; the service checks again.
+    """
+
+    default_error_messages = {
+        "invalid_choice": "Choose an active staff member from the list, or Nobody."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Assignee")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("choices", [NOBODY])
+        super().__init__(**kwargs)
+
+
 def _component_field() -> forms.CharField:
     return forms.CharField(
         label="Component",
@@ -140,9 +161,21 @@ class IssueForm(forms.Form):
     )
     type = forms.ChoiceField(choices=_choices(IssueType), initial=IssueType.TASK)
     priority = forms.ChoiceField(choices=_choices(Priority), initial=Priority.MEDIUM)
-    assignee_id = _person_field("Assignee", "Optional: the assignee's e-mail.")
+    assignee_id = AssigneeField(help_text="Optional: who works on it.")
     component = _component_field()
     tags = TagsField()
+
+    def __init__(
+        self, *args: Any, assignees: Sequence[tuple[str, str]] | None, **kwargs: Any
+    ) -> None:
+        """`assignees`: the active staff to offer; None when the viewer's role may
+        not assign (the field is then neither shown nor read)."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee_id"]
+        if assignees is None:
+            del self.fields["assignee_id"]
+        elif isinstance(field, forms.ChoiceField):
+            field.choices = [NOBODY, *assignees]
 
     def new_issue(self) -> NewIssue:
         """The validated input as the domain's NewIssue (call after is_valid)."""
@@ -172,7 +205,7 @@ class IssueEditForm(forms.Form):
         strip=True,
         help_text="With the resolution Duplicate: the other issue's id.",
     )
-    assignee_id = _person_field("Assignee", "Empty to unassign.")
+    assignee_id = AssigneeField()
     priority = forms.ChoiceField(choices=_choices(Priority))
     type = forms.ChoiceField(choices=_choices(IssueType))
     component = _component_field()
@@ -191,9 +224,15 @@ class IssueEditForm(forms.Form):
         fields_allowed: frozenset[str],
         status_now: Status,
         status_moves: list[Status],
+        assignees: Sequence[tuple[str, str]] = (),
         **kwargs: Any,
     ) -> None:
+        """`assignees`: the active staff to offer (with the assignee the issue
+        has, whoever that is, so keeping it is no change)."""
         super().__init__(*args, **kwargs)
+        assignee_field = self.fields["assignee_id"]
+        if isinstance(assignee_field, forms.ChoiceField):
+            assignee_field.choices = [NOBODY, *assignees]
         status_field = self.fields["status"]
         if status_moves and isinstance(status_field, forms.ChoiceField):
             status_field.choices = [

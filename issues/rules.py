@@ -6,10 +6,10 @@ caller's own (its reporter). Nothing here reads a store or a user, so the rules
 are table-tested without Firestore or a database; the services call them.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from accounts.roles import Action, Role, allows, editable_field_limit
+from accounts.roles import OLD_CONTRACT, Action, Role, allows, editable_field_limit
 from issues.domain import EDITABLE_FIELDS, STATUS_MOVES, Issue, Status
 from issues.workflow import is_close_or_reopen
 from issuetracker.errors import Forbidden
@@ -47,6 +47,36 @@ def check_edit(
     if is_close_or_reopen(issue, moved):  # and CLOSE_OR_REOPEN allows it (above)
         return
     raise Forbidden("Your role does not allow this change.")
+
+
+# Fields a report may set beyond what CREATE covers: setting one at create needs
+# what changing it later needs, EDIT over one's own issue within the role's field
+# limit (DESIGN.md, "Roles": assigning is editing).
+FIELDS_NEEDING_EDIT_AT_CREATE = frozenset({"assignee_id"})
+
+
+def check_create(role: Role | str, given: Iterable[str]) -> None:
+    """Raise Forbidden, naming each field, unless `role` may set every field of
+    `given` (domain names) on an issue it creates.
+
+    The old contract is the Flask app's, unchanged: its anonymous callers name
+    an assignee on create (DESIGN.md, "Compatibility mode").
+    """
+    if role == OLD_CONTRACT:
+        return
+    limit = editable_field_limit(role)
+    refused = sorted(
+        name
+        for name in set(given) & FIELDS_NEEDING_EDIT_AT_CREATE
+        if not allows(role, Action.EDIT, own=True)
+        or (limit is not None and name not in limit)
+    )
+    if refused:
+        raise Forbidden(
+            f"Your role may not set {', '.join(refused)} on a new issue: "
+            "assigning is editing, which your role may not do.",
+            errors={name: ["Not settable by your role."] for name in refused},
+        )
 
 
 def may_edit(

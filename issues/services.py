@@ -20,7 +20,7 @@ from accounts.models import AuditAction
 from accounts.policy import Actor, require, rules_role
 from accounts.roles import Action
 from accounts.services.audit import SYSTEM, audit_record
-from issues import events, rules
+from issues import assigning, events, rules
 from issues.access import actor_id, visible
 from issues.converters import is_issue_id
 from issues.domain import (
@@ -68,7 +68,9 @@ def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> Creat
     when `data` has a fingerprint and `actor` already has an unresolved (open or
     in-progress) issue with it, count one more occurrence of that issue instead.
 
-    Defaults (DESIGN.md): type task, priority medium, tags []. Viewers get 403.
+    Defaults (DESIGN.md): type task, priority medium, tags []. Viewers get 403;
+    so does a field the role may not set, as a tester's or service's assignee
+    (`issues.assigning`); an assignee who is no one assignable is 400.
     An occurrence writes no activity (a crash loop would flood the history) and
     moves no counter; it bumps `occurrenceCount` and `lastSeenAt` only. A
     resolved or closed issue absorbs nothing: the report is a regression and
@@ -84,6 +86,7 @@ def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> Creat
     client does within a second); they count as that many occurrences.
     """
     require(actor, Action.CREATE)
+    data = assigning.report_checked(actor, data)
     repo = get_issue_repository()
     now = _now()
     reporter_id = actor_id(actor)
@@ -149,6 +152,7 @@ def issue_report_batch(
             continue
         try:
             require(actor, Action.CREATE)
+            data = assigning.report_checked(actor, data)
         except ApplicationError as error:
             results[index] = error
             continue
@@ -250,11 +254,13 @@ def issue_update(
     the duplicate link (400 when `duplicate_of` names no issue the actor sees,
     checked before the transaction). Testers may only close or reopen a
     resolved issue; services may change status and priority of their own,
-    except closing or reopening them.
+    except closing or reopening them. A new assignee must be someone assignable
+    (400, `issues.assigning`).
     """
     require(actor, Action.READ, owner_id=actor_id(actor))
     if changes.duplicate_of is not UNSET and changes.duplicate_of != issue_id:
         _check_duplicate_of(actor, changes.duplicate_of)
+    changes, unknown_assignee = assigning.changes_prepared(changes)
     editor_id = actor_id(actor)
     now = _now()
     repo = get_issue_repository()
@@ -273,7 +279,9 @@ def issue_update(
                 f"The issue is at version {issue.version}, not {expected_version}; "
                 "read it again and retry."
             )
-        _check_edit(actor, issue, changed_fields(issue, changes))
+        moved = changed_fields(issue, changes)
+        _check_edit(actor, issue, moved)
+        assigning.check_moved(moved, unknown_assignee)
         result = apply_changes(issue, changes, actor_id=editor_id, now=now)
         return _with_new_watchers(issue, result, mentioned)
 

@@ -25,7 +25,7 @@ from django.views import View
 from accounts.policy import require
 from accounts.roles import Action
 from accounts.services import users as accounts_users
-from issues import services
+from issues import assigning, services
 from issues.domain import EDITABLE_FIELDS, PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
 from issues.selectors import dashboard, issue_page
@@ -188,12 +188,14 @@ class IssueCreateView(PortalView):
     def get(self, request: HttpRequest) -> HttpResponse:
         """An empty form (for roles that may create)."""
         require(request.user, Action.CREATE)
-        return self.page(request, IssueForm())
+        assignees = assigning.assignee_choices(actor=request.user)
+        return self.page(request, IssueForm(assignees=assignees))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Create the issue, or show the form again with its errors and input."""
         require(request.user, Action.CREATE)
-        form = IssueForm(request.POST)
+        assignees = assigning.assignee_choices(actor=request.user)
+        form = IssueForm(request.POST, assignees=assignees)
         if not form.is_valid():
             return self.page(request, form, status=400)
         try:
@@ -211,7 +213,7 @@ class IssueCreateView(PortalView):
         return render(
             request,
             "issues/issue_new.html",
-            {"form": form, "people": people_suggestions()},
+            {"form": form},
             status=status,
         )
 
@@ -324,6 +326,11 @@ def edit_form(
         fields_allowed=fields_allowed,
         status_now=issue.status,
         status_moves=status_moves,
+        assignees=(
+            assigning.edit_choices(current=issue.assignee_id)
+            if "assignee_id" in fields_allowed
+            else ()
+        ),
         initial={
             **{name: _form_value(getattr(issue, name)) for name in EDITABLE_FIELDS},
             "version": issue.version,
@@ -361,7 +368,6 @@ def render_issue_page(
             "issue": view.issue,
             "edit_form": None if form.is_empty else form,
             "comment_form": (comment or CommentForm()) if view.can_comment else None,
-            "people": people_suggestions() if not form.is_empty else [],
         },
         status=status,
     )

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services.compat import service_display_name
+from accounts.services import users
 
 
 def staff_named(names: Iterable[str]) -> list[User]:
@@ -41,13 +41,8 @@ def notifiable(ids: Iterable[str]) -> dict[str, User]:
 
 
 def display_name(user_id: str) -> str:
-    """How a person is named to people: the display name, a service's id made
-    readable (`workflow-consumer` -> `Workflow Consumer`), or the id."""
+    """How a person is named to people (`accounts.services.users.person_name`:
+    a service's id made readable, `workflow-consumer` -> `Workflow Consumer`)."""
     if not user_id:
         return "Someone"
-    user = User.objects.filter(username=user_id).first()
-    if user is not None and user.display_name:
-        return user.display_name
-    if user is None or user.role == Role.SERVICE:
-        return service_display_name(user_id) if "@" not in user_id else user_id
-    return user.get_full_name() or user.email or user_id
+    return users.display_names(ids=[user_id])[user_id]

@@ -3,7 +3,7 @@
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -13,7 +13,7 @@ from accounts.models import AuditAction, User
 from accounts.policy import Actor
 from accounts.roles import Role
 from accounts.services.audit import SYSTEM, actor_label, audit_record
-from accounts.services.compat import service_user_for
+from accounts.services.compat import service_display_name, service_user_for
 from accounts.services.domains import email_is_allowed
 from issuetracker.errors import Conflict, InvalidInput, NotFound
 
@@ -220,3 +220,72 @@ def staff_usernames_active() -> list[str]:
         .values_list("username", flat=True)
     )
     return list(usernames)
+
+
+# --- people as others see them --------------------------------------------------------
+
+
+def person_name(user: User) -> str:
+    """How a person is named to people: the display name; else a staff member's
+    full name or e-mail, a service's id made readable (`workflow-consumer` ->
+    `Workflow Consumer`)."""
+    if user.display_name:
+        return user.display_name
+    if user.role == Role.SERVICE:
+        return service_display_name(user.username)
+    return user.get_full_name() or user.email or user.username
+
+
+def _unknown_name(user_id: str) -> str:
+    """The name of an id no user holds (one the old app stored): made readable
+    like a service's, unless it is an e-mail."""
+    return user_id if "@" in user_id else service_display_name(user_id)
+
+
+def display_names(*, ids: Iterable[str]) -> dict[str, str]:
+    """Actor id -> name (`person_name`) for every non-empty id, in one query."""
+    wanted = {user_id for user_id in ids if user_id}
+    if not wanted:
+        return {}
+    users = User.objects.filter(username__in=wanted).only(
+        "username", "display_name", "first_name", "last_name", "email", "role"
+    )
+    names = {user.username: person_name(user) for user in users}
+    return {user_id: names.get(user_id) or _unknown_name(user_id) for user_id in wanted}
+
+
+def assignable_id(*, user_id: str) -> str | None:
+    """The actor id of who `user_id` names as an assignee, or None for no one
+    assignable: an active staff member (username or e-mail, any letter case) or
+    an active service user (any letter case, as `compat` looks services up)."""
+    user_id = user_id.strip()
+    if not user_id:
+        return None
+    found = list(
+        User.objects.filter(
+            Q(username__iexact=user_id) | Q(email__iexact=user_id), is_active=True
+        ).order_by("pk")[:10]
+    )
+    exact = [user for user in found if user.username == user_id]
+    chosen = exact or found
+    staff = [user for user in chosen if user.role != Role.SERVICE]
+    if len(staff) == 1:
+        return staff[0].actor_id
+    services = [
+        user
+        for user in chosen
+        if user.role == Role.SERVICE and user.username.lower() == user_id.lower()
+    ]
+    return services[0].actor_id if len(staff) == 0 and services else None
+
+
+def staff_choices_active() -> list[tuple[str, str]]:
+    """(actor id, name) of active staff, by name: who the portal offers as
+    assignees. One query."""
+    users = (
+        User.objects.filter(is_active=True)
+        .exclude(role=Role.SERVICE)
+        .only("username", "display_name", "first_name", "last_name", "email", "role")
+    )
+    people = [(user.actor_id, person_name(user)) for user in users]
+    return sorted(people, key=lambda person: (person[1].lower(), person[0]))

@@ -40,8 +40,46 @@ class TestServiceUserFor:
             service_user_for(service_id=service_id)
         assert not User.objects.exists()
 
-    def test_accepts_an_email_on_another_domain(self):
-        assert service_user_for(service_id="bot@example.com").role == "service"
+    def test_refuses_an_email_on_another_domain_too(self):
+        with pytest.raises(InvalidInput) as refused:
+            service_user_for(service_id="bot@example.com")
+        assert "not an e-mail" in refused.value.message
+        assert not User.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("service_id", "field"),
+        [
+            ("\u0430dmin", "reporter_id"),  # Cyrillic small a
+            ("\uff41dmin", "author_id"),  # fullwidth small a
+            ("dev1@quantory.app.", "X-User-Id"),  # trailing dot: not staff's domain
+            ("caf\u00e9-bot", "assignee_id"),
+            ("-leading-dash", "reporter_id"),
+            (".hidden", "reporter_id"),
+        ],
+    )
+    def test_refuses_look_alikes_naming_the_field_and_rule(self, service_id, field):
+        with pytest.raises(InvalidInput) as refused:
+            service_user_for(service_id=service_id, field=field)
+        assert list(refused.value.errors) == [field]
+        assert "ASCII letters, digits" in refused.value.errors[field][0]
+        assert not User.objects.exists()
+
+    def test_one_service_whatever_the_letter_case(self):
+        upper = service_user_for(service_id="SVC-A")
+        lower = service_user_for(service_id="svc-a")
+
+        assert upper == lower
+        assert upper.username == "svc-a"
+        assert upper.display_name == "Svc A"
+        assert User.objects.count() == 1
+
+    def test_a_mixed_case_legacy_service_keeps_its_spelling(self, make_user):
+        legacy = make_user(role=Role.SERVICE, username="Risk-Engine")
+
+        for spelling in ("Risk-Engine", "risk-engine", "RISK-ENGINE"):
+            assert service_user_for(service_id=spelling) == legacy
+            assert service_user_find(service_id=spelling) == legacy
+        assert User.objects.count() == 1
 
     @pytest.mark.parametrize("role", [r for r in Role if r != Role.SERVICE])
     def test_refuses_the_name_of_a_non_service_user(self, make_user, role):
@@ -109,6 +147,22 @@ class TestActorForRequest:
                 service_user_find(service_id=service_id)
         with pytest.raises(InvalidInput):
             service_user_find(service_id="no spaces")
+        with pytest.raises(InvalidInput) as refused:
+            service_user_find(service_id="\u0430dmin")
+        assert list(refused.value.errors) == ["X-User-Id"]
+
+    def test_a_read_in_another_case_acts_as_the_service(self, settings):
+        settings.ALLOW_ANONYMOUS_SERVICES = True
+        written = actor_for_request(user=AnonymousUser(), claimed_id="svc-a")
+
+        read = actor_for_request(user=AnonymousUser(), claimed_id="SVC-A", create=False)
+        unknown = actor_for_request(
+            user=AnonymousUser(), claimed_id="New-Bot", create=False
+        )
+
+        assert read == written
+        assert unknown.actor_id == "new-bot"
+        assert User.objects.count() == 1
 
     def test_compat_on_without_a_claimed_id_is_unauthenticated(self, settings):
         settings.ALLOW_ANONYMOUS_SERVICES = True

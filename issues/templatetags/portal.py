@@ -1,5 +1,7 @@
-"""Template helpers of the portal: permission checks, badges, times, Markdown."""
+"""Template helpers of the portal: permission checks, badges, times, Markdown,
+people by name."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +12,7 @@ from django.utils.safestring import SafeString
 from accounts.policy import user_can
 from accounts.roles import Action
 from accounts.services import dev_admin
+from accounts.services import users as accounts_users
 from issues.markdown import render_markdown
 
 register = template.Library()
@@ -153,6 +156,78 @@ def dev_login_enabled() -> bool:
 
 FIELD_LABELS = {"assigneeId": "assignee", "assignee_id": "assignee"}
 
+# --- people ---------------------------------------------------------------------------
+
+# The attributes that hold an actor id on what pages show (issues, comments,
+# history entries), and those holding such objects (a timeline entry).
+PERSON_ATTRIBUTES = ("reporter_id", "assignee_id", "author_id", "user_id")
+HOLDER_ATTRIBUTES = ("issue", "comment", "activity")
+_NAMES = "_people_names"
+
+
+def person_ids(item: Any) -> set[str]:
+    """The actor ids `item` names: its people, those of the objects it holds,
+    and the old and new assignees of the changes it lists."""
+    found: set[str] = set()
+    for name in PERSON_ATTRIBUTES:
+        value = getattr(item, name, None)
+        if isinstance(value, str) and value:
+            found.add(value)
+    for name in HOLDER_ATTRIBUTES:
+        held = getattr(item, name, None)
+        if held is not None:
+            found |= person_ids(held)
+    for change in getattr(item, "changes", None) or ():
+        if getattr(change, "field", None) in FIELD_LABELS:
+            found |= {v for v in (change.old_value, change.new_value) if v}
+    return found
+
+
+def _names(context: template.Context) -> dict[str, str]:
+    """The page's id -> name map, kept on the request (one per page)."""
+    holder: Any = context.get("request") or context.render_context
+    names: dict[str, str] | None = getattr(holder, _NAMES, None)
+    if names is None:
+        names = {}
+        setattr(holder, _NAMES, names)
+    return names
+
+
+def _named(context: template.Context, ids: Iterable[str]) -> dict[str, str]:
+    names = _names(context)
+    missing = {user_id for user_id in ids if user_id and user_id not in names}
+    if missing:
+        names.update(accounts_users.display_names(ids=missing))
+    return names
+
+
+@register.simple_tag(takes_context=True)
+def people(context: template.Context, *groups: Any) -> str:
+    """`{% people page.items %}`: find the names of everyone these issues,
+    comments or history entries name, in one query, for the page's `{% person %}`
+    tags (each object or sequence of objects is a group)."""
+    ids: set[str] = set()
+    for group in groups:
+        plural = isinstance(group, Iterable) and not isinstance(group, str)
+        items = group if plural else [group]
+        for item in items:
+            ids |= person_ids(item)
+    _named(context, ids)
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def person(
+    context: template.Context, user_id: str | None, empty: str = "unknown"
+) -> SafeString | str:
+    """`{% person issue.assignee_id "Nobody" %}`: the person's name, with the id
+    on hover; `empty` when there is no one. Names come from `{% people %}`,
+    else one look-up for this id."""
+    if not user_id:
+        return empty
+    name = _named(context, [user_id])[user_id]
+    return format_html('<span class="person" title="{}">{}</span>', user_id, name)
+
 
 def _change_value(value: Any) -> str:
     if value is None or value == "" or value == []:
@@ -162,18 +237,28 @@ def _change_value(value: Any) -> str:
     return str(value)
 
 
-@register.filter
-def change_summary(change: Any) -> str:
-    """One field change of the history as a short line of text."""
+@register.simple_tag(takes_context=True)
+def change_summary(context: template.Context, change: Any) -> SafeString:
+    """`{% change_summary change %}`: one field change of the history as a short
+    line; assignees by name."""
     name = FIELD_LABELS.get(change.field, change.field)
     if change.field == "description":
-        return "description edited"
-    old, new = _change_value(change.old_value), _change_value(change.new_value)
+        return format_html("{}", "description edited")
+    if change.field in FIELD_LABELS:
+        old, new = (
+            person(context, value, "nobody")
+            for value in (change.old_value, change.new_value)
+        )
+        return format_html("{}: {} → {}", name, old, new)
+    old_text, new_text = (
+        _change_value(change.old_value),
+        _change_value(change.new_value),
+    )
     if change.field in {"status", "priority", "type"}:
-        old, new = label(old), label(new)
+        old_text, new_text = label(old_text), label(new_text)
     elif change.field == "title":
-        old, new = f"“{old}”", f"“{new}”"
-    return f"{name}: {old} → {new}"
+        old_text, new_text = f"“{old_text}”", f"“{new_text}”"
+    return format_html("{}: {} → {}", name, old_text, new_text)
 
 
 ACTIVITY_VERBS = {

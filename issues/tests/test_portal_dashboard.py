@@ -144,7 +144,12 @@ def test_chart_is_not_for_roles_reading_only_their_own(store, service):
 def test_unpicked_lists_open_unassigned_issues_of_services_only(
     store, developer, service, other_service, make_issue
 ):
-    make_issue(service, title="Picked", assignee_id=developer.actor_id)
+    picked = make_issue(service, title="Picked")
+    services.issue_update(
+        actor=developer,
+        issue_id=picked.id,
+        changes=IssueChanges(assignee_id=developer.actor_id),
+    )
     make_issue(developer, title="Staff reported")
     done = make_issue(other_service, title="In progress")
     services.issue_update(

@@ -193,10 +193,10 @@ def test_dashboard_is_503_when_firestore_is_down(client, as_role, firestore_down
 
 
 @pytest.fixture
-def listed(as_role, make_issue):
+def listed(as_role, make_issue, make_user):
     """A developer signed in, and three issues to filter."""
     me = as_role("developer")
-    other = "someone@quantory.app"
+    other = make_user(role="tester", username="someone@quantory.app").actor_id
     return {
         "me": me,
         "checkout": make_issue(

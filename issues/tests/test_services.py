@@ -72,7 +72,8 @@ def test_no_change_writes_nothing(developer, make_issue):
     assert len(history(developer, issue.id)) == 1
 
 
-def test_assigning_and_unassigning(developer, make_issue):
+def test_assigning_and_unassigning(developer, make_issue, make_user):
+    make_user(role="developer", username="dev456")
     issue = make_issue(developer)
     services.issue_update(
         actor=developer, issue_id=issue.id, changes=IssueChanges(assignee_id="dev456")

@@ -74,6 +74,9 @@ TRANSACTION_ATTEMPTS: Final = 10
 # The least time an attempt is assumed to take (begin, read, commit) before one
 # has been measured: no attempt starts with less than this left.
 MIN_ATTEMPT: Final = 0.05
+# No commit is sent with less than this left: it would likely be applied after
+# its caller was told 503 (the outcome of a commit that timed out is unknown).
+MIN_COMMIT: Final = 0.02
 # A rollback that finds the deadline spent runs on this thread instead (with this
 # timeout), so the caller is answered on time and the locks are still released.
 LATE_ROLLBACK_TIMEOUT: Final = 2.0
@@ -171,6 +174,7 @@ class BoundedTransaction(Transaction):
     def _commit(self) -> list[Any]:
         if not self.in_progress:
             raise ValueError("No transaction in progress.")
+        self.limit.check(MIN_COMMIT)
         options = call_options()
         response = self._client._firestore_api.commit(
             request={

@@ -113,7 +113,6 @@ def test_fifty_concurrent_updates_of_one_issue_all_succeed_within_the_timeout(
     failures = [o for o, _ in outcomes if isinstance(o, Exception)]
     assert failures == []
     slowest = max(seconds for _, seconds in outcomes)
-    print(f"{len(outcomes)} calls, slowest {slowest:.2f} s")
     assert slowest < settings.FIRESTORE_TIMEOUT + MARGIN, slowest
     assert sorted(r.issue.version for r, _ in outcomes) == list(range(2, CALLERS + 2))
     assert_every_change_kept(issue.id, changes)
@@ -147,7 +146,6 @@ def test_fifty_concurrent_patches_through_the_api_all_succeed_within_the_timeout
     statuses = Counter(getattr(r, "status_code", repr(r)) for r, _ in outcomes)
     assert statuses == {200: CALLERS}
     slowest = max(seconds for _, seconds in outcomes)
-    print(f"{len(outcomes)} calls, slowest {slowest:.2f} s")
     assert slowest < settings.FIRESTORE_TIMEOUT + MARGIN, slowest
     assert_every_change_kept(issue.id, changes)
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
+from google.cloud.firestore_v1.document import DocumentReference
 from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.transaction import Transaction
 
@@ -77,6 +78,7 @@ from issues.store.queries import (
     where_equal,
 )
 from issues.store.trash import FirestoreIssueTrash
+from issues.store.updates import BUSY, Pending, in_turn
 from issuetracker.errors import NotFound
 from issuetracker.firestore import (
     call_options,
@@ -104,13 +106,8 @@ class FirestoreIssueRepository(IssueCreates):
         self.events = self.client.collection(EVENTS)
 
     def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
-        """Run a `@firestore.transactional` function with bounded calls."""
-        return run_transaction(
-            self.client,
-            run,
-            what=what,
-            busy="The issue is being changed by many callers; try again.",
-        )
+        """Run a `@firestore.transactional` function within FIRESTORE_TIMEOUT."""
+        return run_transaction(self.client, run, what=what, busy=BUSY)
 
     def new_id(self) -> str:
         """A fresh random document id (Firestore's own generator, no call)."""
@@ -130,51 +127,64 @@ class FirestoreIssueRepository(IssueCreates):
         """A transaction: read the issue, apply `mutate`, write it, its activity and
         the counter moves of a status or priority change (-1 old, +1 new).
 
-        `mutate` must be pure (Firestore may run it again on contention); errors it
-        raises leave nothing written, counters included.
+        The threads of this process that update one issue take turns, and a turn
+        applies every update queued by then in one transaction (`updates.in_turn`),
+        all within FIRESTORE_TIMEOUT. `mutate` must be pure (Firestore may run it
+        again on contention); errors it raises leave nothing of it written,
+        counters included, and refuse no other caller's update.
         """
         ref = self.issues.document(issue_id)
+        return in_turn(
+            ref.path,
+            Pending(mutate=mutate, event_id=event_id),
+            lambda batch: self._apply(ref, batch),
+        )
+
+    def _apply(self, ref: DocumentReference, batch: list[Pending]) -> None:
+        """One transaction applying the updates of `batch` in order, each on the
+        issue as the one before left it; sets each one's outcome."""
         shard = random_shard(self.counter_shards)
 
         @firestore.transactional
-        def run(transaction: Transaction) -> UpdateResult:
+        def run(transaction: Transaction) -> None:
             snapshot = ref.get(transaction=transaction, **call_options())
             if not snapshot.exists:
                 raise NotFound("No issue with this id.")
             data = snapshot.to_dict() or {}
-            current = read_issue(snapshot)
-            result = mutate(current)
-            if result.activity is None:
-                return result
-            before, after = current, result.issue
-            writes = repairs(data, current)
+            first = current = read_issue(snapshot)
+            for pending in batch:
+                result = pending.apply(current)
+                if result is None or result.activity is None:
+                    continue
+                current = result.issue
+                transaction.set(
+                    ref.collection(ACTIVITIES).document(),
+                    activity_to_document(result.activity),
+                )
+                if pending.event_id:
+                    transaction.set(
+                        self.events.document(pending.event_id),
+                        event_document(
+                            kind="updated", issue_id=ref.id, activity=result.activity
+                        ),
+                    )
+            if current is first:
+                return
+            writes = repairs(data, first)
             writes.update(
                 {
-                    ISSUE_FIELDS[name]: stored_field(getattr(after, name))
+                    ISSUE_FIELDS[name]: stored_field(getattr(current, name))
                     for name in ISSUE_FIELDS
-                    if getattr(before, name) != getattr(after, name)
+                    if getattr(first, name) != getattr(current, name)
                 }
             )
-            writes[VERSION] = after.version
-            writes[SEARCH_WORDS] = after.search_words
-            writes[PRIORITY_RANK] = after.priority.rank
+            writes[VERSION] = current.version
+            writes[SEARCH_WORDS] = current.search_words
+            writes[PRIORITY_RANK] = current.priority.rank
             transaction.update(ref, writes)
-            transaction.set(
-                ref.collection(ACTIVITIES).document(),
-                activity_to_document(result.activity),
-            )
             add_moves(transaction, shard, counter_moves(data, {**data, **writes}))
-            if event_id:
-                transaction.set(
-                    self.events.document(event_id),
-                    event_document(
-                        kind="updated", issue_id=issue_id, activity=result.activity
-                    ),
-                )
-            return result
 
-        result: UpdateResult = self._transact(run, "updating an issue")
-        return result
+        self._transact(run, "updating an issue")
 
     def duplicate_ids(
         self, *, issue_id: str, reporter_id: str | None = None, limit: int

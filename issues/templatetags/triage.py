@@ -18,8 +18,9 @@ def sparkline(hours: list[int]) -> dict[str, Any]:
     (attributes, no inline style: the CSP holds)."""
     top = max([1, *hours])
     step = SPARK_WIDTH / max(1, len(hours) - 1)
+    span = SPARK_HEIGHT - 2
     points = " ".join(
-        f"{round(n * step, 1)},{round(SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * v / top, 1)}"
+        f"{round(n * step, 1)},{round(SPARK_HEIGHT - 1 - span * v / top, 1)}"
         for n, v in enumerate(hours)
     )
     return {
@@ -36,7 +37,7 @@ def saved_views(context: Context) -> Any:
     """The signed-in person's saved views and those shared (one query)."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return list(saved_views_for(actor=user))
+    return list(saved_views_for(actor=user)) if user is not None else []
 
 
 @register.filter

@@ -49,6 +49,8 @@ class BulkForm(forms.Form):
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        # Its own ids: the list page also has the filter form's `id_priority`.
+        kwargs.setdefault("auto_id", "bulk-%s")
         super().__init__(data, **kwargs)
         self.targets: list[tuple[str, int | None]] = []
         if data is not None:

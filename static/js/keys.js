@@ -144,9 +144,9 @@
         } else handled = false;
         break;
       case "e":
-        if (row) go(row.getAttribute("data-href") + "#edit");
+        if (row) go(row.getAttribute("data-href") + "#edit-form");
         else {
-          var edit = document.getElementById("edit");
+          var edit = document.getElementById("edit-form");
           var field = edit && edit.querySelector("input, select, textarea");
           if (field) field.focus();
           else handled = false;

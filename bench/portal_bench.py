@@ -52,6 +52,7 @@ def run(emulator_address: str) -> None:
         Sort,
         Status,
     )
+    from issues.hourly import hour_key
     from issues.selectors import issues as selectors
     from issues.store.dashboard import get_dashboard_store
     from issues.store.documents import (
@@ -101,6 +102,11 @@ def run(emulator_address: str) -> None:
                 created_at=created,
                 updated_at=created,
                 version=1,
+                # A day of occurrences for the triage queue's sparklines.
+                hourly_occurrences=tuple(
+                    (hour_key(now - timedelta(hours=h)), 1 + (n + h) % 4)
+                    for h in range(0, 24, 3)
+                ),
             )
             ref = issues.document(issue.id)
             batch.set(ref, issue_to_document(issue))
@@ -162,6 +168,7 @@ def run(emulator_address: str) -> None:
             "list q=seeded+portal&tag=t3": "/issues/?q=seeded+portal&tag=t3",
             "issue page (10 comments)": f"/issues/{featured.id}/",
             "dashboard (chart from cache)": "/",
+            "triage queue (up to 200 rows)": "/triage/",
             "chart, today recounted": "/dashboard/chart/?fragment=1",
         }
         # The chart's past days are counted once, then kept; time that first count.

@@ -184,6 +184,10 @@ class Issue:
     resolution: Resolution | None = None
     duplicate_of: str | None = None
     component: str | None = None
+    # Occurrences per UTC hour, last two days: (("2026-12-01T13", 4), ...).
+    # A statistic the store keeps, like a cache: not part of an issue's identity,
+    # so it takes no part in comparisons (a new issue's is filled in on storing).
+    hourly_occurrences: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def search_words(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from issues import views
+from issues import views, views_export, views_triage
 
 app_name = "portal"
 
@@ -11,7 +11,30 @@ urlpatterns = [
     path(
         "dashboard/chart/", views.DashboardChartView.as_view(), name="dashboard-chart"
     ),
+    path("triage/", views_triage.TriageView.as_view(), name="triage"),
+    path(
+        "triage/<issue_id:issue_id>/",
+        views_triage.TriageActionView.as_view(),
+        name="triage-action",
+    ),
     path("issues/", views.IssueListView.as_view(), name="issue-list"),
+    path("issues/bulk/", views_triage.BulkView.as_view(), name="issue-bulk"),
+    path(
+        "issues/similar/",
+        views_triage.SimilarIssuesView.as_view(),
+        name="issue-similar",
+    ),
+    path(
+        "issues/export.<str:fmt>",
+        views_export.IssueExportView.as_view(),
+        name="issue-export",
+    ),
+    path("views/", views_triage.SavedViewCreateView.as_view(), name="view-save"),
+    path(
+        "views/<int:view_id>/delete/",
+        views_triage.SavedViewDeleteView.as_view(),
+        name="view-delete",
+    ),
     path("issues/new/", views.IssueCreateView.as_view(), name="issue-new"),
     path(
         "issues/<issue_id:issue_id>/",

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +42,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.transaction import Transaction
 
 from issues.domain import Issue
+from issues.hourly import merged
 from issues.store.counters import (
     COUNTER_SHARDS,
     ISSUE_COUNTS,
@@ -51,6 +52,7 @@ from issues.store.counters import (
     counter_increments,
 )
 from issues.store.documents import (
+    HOURLY,
     ISSUES,
     LAST_SEEN,
     OCCURRENCES,
@@ -80,6 +82,8 @@ class Pending:
     count: int = 0
     last_seen: datetime | None = None
     report_ids: list[str] = field(default_factory=list)
+    # Occurrences by UTC hour (`issues.hourly`), written with the count.
+    hours: Counter[str] = field(default_factory=Counter)
     # Set when a flush first tries to write it, and kept by its retries, so a
     # write that did commit although its answer was lost is not added twice.
     token: str | None = None
@@ -89,6 +93,7 @@ class Pending:
         self.count += other.count
         self.last_seen = later(self.last_seen, other.last_seen)
         self.report_ids = [*self.report_ids, *other.report_ids][-REPORT_IDS_KEPT:]
+        self.hours.update(other.hours)
 
 
 def later(first: datetime | None, second: datetime | None) -> datetime | None:
@@ -161,7 +166,9 @@ class WriteBuffer:
             total = self._occurrences.setdefault(issue_id, Pending())
             total.add(pending)
             self._started()
-            return Pending(total.count, total.last_seen, list(total.report_ids))
+            copy = Pending(total.count, total.last_seen, list(total.report_ids))
+            copy.hours.update(total.hours)
+            return copy
 
     def pending(self, issue_id: str) -> Pending | None:
         """The occurrences of `issue_id` not yet written, if any."""
@@ -286,6 +293,11 @@ class WriteBuffer:
             update: dict[str, Any] = {
                 OCCURRENCES: current.occurrence_count + pending.count,
                 LAST_SEEN: last_seen,
+                HOURLY: merged(
+                    current.hourly_occurrences,
+                    pending.hours,
+                    now=last_seen or datetime.now(UTC),
+                ),
             }
             if pending.report_ids:
                 ids = [*current.report_ids, *pending.report_ids]

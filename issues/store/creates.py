@@ -7,6 +7,8 @@ the collections and `_transact`.
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from google.api_core import exceptions as google_exceptions
@@ -15,6 +17,7 @@ from google.cloud.firestore_v1.collection import CollectionReference
 from google.cloud.firestore_v1.transaction import Transaction
 
 from issues.domain import Activity, CreateResult, Issue
+from issues.hourly import hour_key, merged
 from issues.store import Absorption, IssueExists
 from issues.store.buffers import write_buffer
 from issues.store.counters import CounterKey, add_moves, counter_moves, random_shard
@@ -22,6 +25,7 @@ from issues.store.documents import (
     ACTIVITIES,
     CREATED,
     FINGERPRINT,
+    HOURLY,
     ISSUE_ID,
     LAST_SEEN,
     OCCURRENCES,
@@ -220,6 +224,12 @@ class IssueCreates:
                     else absorbed.occurrence_count,
                     LAST_SEEN: absorbed.last_seen_at,
                 }
+                seen = absorbed.last_seen_at or datetime.now(UTC)
+                hours = merged(
+                    current.hourly_occurrences, {hour_key(seen): step}, now=seen
+                )
+                occurrence[HOURLY] = hours
+                absorbed = replace(absorbed, hourly_occurrences=tuple(hours.items()))
                 if absorbed.report_ids != current.report_ids:
                     occurrence[REPORT_IDS] = list(absorbed.report_ids)
                 transaction.update(snapshot.reference, occurrence)

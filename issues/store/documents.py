@@ -28,6 +28,7 @@ from issues.domain import (
     Resolution,
     Status,
 )
+from issues.hourly import as_hours, hour_key
 from issuetracker.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ FIRST_SEEN, LAST_SEEN = "firstSeenAt", "lastSeenAt"
 COMMENT_COUNT, WATCHERS, VERSION = "commentCount", "watcherIds", "version"
 REPORT_IDS = "reportIds"
 RESOLUTION, DUPLICATE_OF, COMPONENT = "resolution", "duplicateOf", "component"
+HOURLY = "hourlyOccurrences"
 # Added for queries: the normalized search words and a sortable priority.
 SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
 # Comment and activity document fields.
@@ -215,6 +217,7 @@ def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
         resolution=Resolution(resolution) if resolution else None,
         duplicate_of=_optional_text(data, DUPLICATE_OF),
         component=_optional_text(data, COMPONENT),
+        hourly_occurrences=as_hours(data.get(HOURLY)),
     )
 
 
@@ -245,7 +248,15 @@ def issue_to_document(issue: Issue) -> dict[str, Any]:
         COMPONENT: issue.component,
         SEARCH_WORDS: issue.search_words,
         PRIORITY_RANK: issue.priority.rank,
+        HOURLY: _first_hours(issue),
     }
+
+
+def _first_hours(issue: Issue) -> dict[str, int]:
+    """A new issue's hourly occurrences: its own, or all in its first hour."""
+    if issue.hourly_occurrences or issue.first_seen_at is None:
+        return dict(issue.hourly_occurrences)
+    return {hour_key(issue.first_seen_at): issue.occurrence_count}
 
 
 def fingerprint_key(reporter_id: str, fingerprint: str) -> str:

@@ -9,11 +9,14 @@ resolved or closed issue, another reporter) goes to the transaction, which
 creates the new issue and moves the lock.
 """
 
+from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from google.cloud import firestore
 
 from issues.domain import CreateResult, Issue
+from issues.hourly import hour_key, merged
 from issues.store import Absorption, IssueExists
 from issues.store.buffers import Pending, later, write_buffer
 from issues.store.documents import (
@@ -36,6 +39,13 @@ def with_pending(issue: Issue, pending: Pending | None) -> Issue:
         occurrence_count=issue.occurrence_count + pending.count,
         last_seen_at=later(issue.last_seen_at, pending.last_seen),
         report_ids=(*issue.report_ids, *pending.report_ids)[-REPORT_IDS_KEPT:],
+        hourly_occurrences=tuple(
+            merged(
+                issue.hourly_occurrences,
+                pending.hours,
+                now=later(issue.last_seen_at, pending.last_seen) or datetime.now(UTC),
+            ).items()
+        ),
     )
 
 
@@ -90,10 +100,13 @@ def fold_buffered(
             taken = client.collection(ISSUES).document(issue.id).get(**call_options())
         if taken.exists:
             raise IssueExists(read_issue(taken))
+    count = absorbed.occurrence_count - current.occurrence_count
+    seen = absorbed.last_seen_at or datetime.now(UTC)
     added = Pending(
-        count=absorbed.occurrence_count - current.occurrence_count,
+        count=count,
         last_seen=absorbed.last_seen_at,
         report_ids=[issue.id] if chosen_id else [],
+        hours=Counter({hour_key(seen): count}),
     )
     total = buffer.add_occurrences(holder.id, added)
     return CreateResult(issue=with_pending(holder, total), created=False)

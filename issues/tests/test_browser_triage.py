@@ -1,0 +1,80 @@
+"""Triage in a real browser: the keyboard only, bulk duplicates, saved views, and
+a console free of CSP errors (the `page` fixture fails the test on any)."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from issues.domain import Status
+from issues.selectors import issues as selectors
+from issues.tests import test_browser_portal as shared
+
+# The live server and the console-watching page of the portal's browser tests.
+portal = shared.portal
+page = shared.page
+PASSWORD = shared.PASSWORD
+sign_in = shared.sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def queue(make_user, make_issue):
+    svc = make_user(role="service", username="pricing-engine")
+    return [make_issue(svc, title=f"Stale quote {n}") for n in range(3)]
+
+
+def test_triage_an_issue_with_the_keyboard_only(portal, page: Page, make_user, queue):
+    dev = make_user(role="developer", username="dev@quantory.app", password=PASSWORD)
+    sign_in(page, portal, "dev@quantory.app", "/triage/")
+    page.keyboard.press("?")
+    expect(page.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.locator("body").focus()
+    page.keyboard.press("j")
+    first = page.locator("[data-row].current")
+    row_id = first.get_attribute("id")
+    assert row_id
+    page.keyboard.press("a")
+    expect(page.locator(f"#{row_id} .row-done")).to_be_visible()
+    issue_id = row_id.removeprefix("issue-row-")
+    stored = selectors.issue_get(actor=dev, issue_id=issue_id)
+    assert stored.status is Status.IN_PROGRESS
+    assert stored.assignee_id == dev.actor_id
+    page.keyboard.press("o")
+    expect(page).to_have_url(re.compile(f"/issues/{issue_id}/$"))
+
+
+def test_select_three_and_close_them_as_duplicates(
+    portal, page: Page, make_user, make_issue, queue
+):
+    dev = make_user(role="developer", username="dev@quantory.app", password=PASSWORD)
+    original = make_issue(dev, title="The original quote bug")
+    sign_in(page, portal, "dev@quantory.app", "/issues/?reporter=pricing-engine")
+    boxes = page.locator("[data-select]")
+    expect(boxes).to_have_count(3)
+    boxes.nth(0).click()
+    boxes.nth(2).click(modifiers=["Shift"])  # the range: all three
+    expect(page.locator("[data-bulk-count]")).to_have_text("Selected issues: 3")
+    page.locator("#bulk-form [name=action]").select_option("duplicate")
+    page.locator("#bulk-form [name=duplicate_of]").fill(original.id)
+    page.get_by_test_id("bulk-apply").click()
+    expect(page.locator("#bulk-result")).to_contain_text("Changed 3 issues")
+    for issue in queue:
+        stored = selectors.issue_get(actor=dev, issue_id=issue.id)
+        assert stored.status is Status.CLOSED
+        assert stored.duplicate_of == original.id
+
+
+def test_save_a_view_and_reopen_it(portal, page: Page, make_user, queue):
+    make_user(role="developer", username="dev@quantory.app", password=PASSWORD)
+    sign_in(page, portal, "dev@quantory.app", "/issues/?priority=high&sort=oldest")
+    page.get_by_test_id("view-name").fill("High, oldest")
+    page.get_by_role("button", name="Save view").click()
+    expect(page).to_have_url(re.compile(r"/issues/\?priority=high&sort=oldest$"))
+    page.goto(portal + "/")
+    page.locator(".nav-views summary").click()
+    page.get_by_test_id("saved-views").get_by_role("link", name="High, oldest").click()
+    expect(page).to_have_url(re.compile(r"priority=high&sort=oldest"))
+    expect(page.locator("#id_priority")).to_have_value("high")

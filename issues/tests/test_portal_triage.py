@@ -1,0 +1,417 @@
+"""The triage queue, triage and bulk actions, saved views, similar issues and
+export, for each role, with each refusal (Django test client, Firestore emulator)."""
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+
+from issues import services
+from issues.bulk import BulkAction, BulkChange, changes_for
+from issues.domain import Issue, IssueChanges, Priority, Resolution, Status
+from issues.hourly import as_hours, hour_key, last_hours, merged
+from issues.models import SavedView
+from issues.selectors import issues as selectors
+from issues.store.buffers import write_buffer
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def reports(service, make_issue):
+    """Three open service reports nobody is assigned to."""
+    return [
+        make_issue(service, title=f"Quote feed {name} stalls")
+        for name in ("alpha", "beta", "gamma")
+    ]
+
+
+def signed_in(client: Client, make_user, role: str):
+    user = make_user(role=role)
+    client.force_login(user)
+    return user
+
+
+def current(actor, issue: Issue) -> Issue:
+    return selectors.issue_get(actor=actor, issue_id=issue.id)
+
+
+# --- hourly occurrences (pure) ------------------------------------------------------
+
+
+def test_hours_merge_prune_and_read_back():
+    now = datetime(2026, 12, 1, 13, 30, tzinfo=UTC)
+    old = hour_key(now - timedelta(hours=60))
+    hours = merged({old: 5, "2026-12-01T12": 2}, {"2026-12-01T12": 1}, now=now)
+    assert hours == {"2026-12-01T12": 3}
+    assert as_hours({"2026-12-01T12": 3, "junk": "x"}) == (("2026-12-01T12", 3),)
+    spark = last_hours((("2026-12-01T12", 3), ("2026-12-01T13", 1)), now=now)
+    assert len(spark) == 24
+    assert spark[-2:] == [3, 1]
+    assert sum(spark) == 4
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (BulkAction.TAKE, IssueChanges(assignee_id="me", status=Status.IN_PROGRESS)),
+        (
+            BulkAction.WONT_FIX,
+            IssueChanges(status=Status.CLOSED, resolution=Resolution.WONT_FIX),
+        ),
+        (BulkAction.RAISE, IssueChanges(priority=Priority.CRITICAL)),
+        (BulkAction.LOWER, IssueChanges(priority=Priority.MEDIUM)),
+        (BulkAction.TAG_ADD, IssueChanges(tags=("a", "t"))),
+        (BulkAction.TAG_REMOVE, IssueChanges(tags=())),
+    ],
+)
+def test_actions_become_the_changes_of_one_issue(action, expected):
+    issue = Issue(id="x" * 20, title="t", description="d", tags=("a",))
+    issue = Issue(id="x" * 20, title="t", description="d", priority=Priority.HIGH)
+    issue = Issue(
+        id="x" * 20, title="t", description="d", priority=Priority.HIGH, tags=("a",)
+    )
+    change = BulkChange(action=action, tag="t" if action is BulkAction.TAG_ADD else "a")
+    assert changes_for(change, me="me", issue=issue) == expected
+
+
+# --- hourly occurrences (store) ----------------------------------------------------
+
+
+def test_reports_fill_the_hourly_map_through_the_buffer(
+    service, make_issue, settings, store
+):
+    settings.INGEST_BUFFER_SECONDS = 1
+    first = make_issue(service, title="Flaky", fingerprint="fp-1")
+    for _ in range(4):
+        make_issue(service, title="Flaky", fingerprint="fp-1")
+    write_buffer().flush()
+    stored = selectors.issue_get(actor=service, issue_id=first.id)
+    assert stored.occurrence_count == 5
+    assert sum(count for _, count in stored.hourly_occurrences) == 5
+
+
+def test_unbuffered_folds_count_by_hour(service, make_issue, settings, store):
+    settings.INGEST_BUFFER_SECONDS = 0
+    first = make_issue(service, title="Flaky", fingerprint="fp-2")
+    make_issue(service, title="Flaky", fingerprint="fp-2")
+    stored = selectors.issue_get(actor=service, issue_id=first.id)
+    assert (
+        dict(stored.hourly_occurrences) == {hour_key(datetime.now(UTC)): 2}
+        or sum(n for _, n in stored.hourly_occurrences) == 2
+    )
+
+
+# --- the queue ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "developer", "tester", "viewer"])
+def test_every_staff_role_sees_the_queue(client, make_user, reports, role):
+    signed_in(client, make_user, role)
+    page = client.get("/triage/").content.decode()
+    assert all(issue.title in page for issue in reports)
+    assert "workflow-consumer" in page
+    assert '<svg class="sparkline"' in page
+    offers_actions = 'value="take"' in page
+    assert offers_actions is (role in ("admin", "developer"))
+
+
+def test_the_queue_leaves_out_assigned_staff_and_closed_issues(
+    client, make_user, developer, service, make_issue, reports
+):
+    make_issue(developer, title="Staff report")
+    taken = make_issue(service, title="Already taken")
+    services.issue_update(
+        actor=developer,
+        issue_id=taken.id,
+        changes=IssueChanges(assignee_id=developer.actor_id),
+    )
+    signed_in(client, make_user, "developer")
+    page = client.get("/triage/").content.decode()
+    assert "Staff report" not in page
+    assert "Already taken" not in page
+
+
+def test_a_service_has_no_portal(client, service, reports):
+    client.force_login(service)
+    assert client.get("/triage/").status_code == 403
+
+
+# --- one-click actions -----------------------------------------------------------
+
+
+def test_take_assigns_to_me_in_progress_and_answers_htmx_with_the_row(
+    client, make_user, reports
+):
+    me = signed_in(client, make_user, "developer")
+    issue = reports[0]
+    response = client.post(
+        f"/triage/{issue.id}/", {"action": "take", "version": issue.version}, **HX
+    )
+    assert response.status_code == 200
+    assert f'id="issue-row-{issue.id}"' in response.content.decode()
+    stored = current(me, issue)
+    assert stored.assignee_id == me.actor_id
+    assert stored.status is Status.IN_PROGRESS
+    history = selectors.activity_list(actor=me, issue_id=issue.id).items
+    assert len(history) == 2  # created, then this one change
+
+
+def test_plain_posts_redirect_back_to_the_queue(client, make_user, reports):
+    me = signed_in(client, make_user, "admin")
+    issue = reports[1]
+    response = client.post(f"/triage/{issue.id}/", {"action": "wont-fix"})
+    assert response.status_code == 302
+    assert response["Location"] == "/triage/"
+    stored = current(me, issue)
+    assert stored.status is Status.CLOSED
+    assert stored.resolution is Resolution.WONT_FIX
+
+
+def test_close_as_duplicate_raise_and_assign(client, make_user, reports):
+    me = signed_in(client, make_user, "developer")
+    make_user(role="developer", username="ann@quantory.app")
+    one, two, three = reports
+    client.post(f"/triage/{one.id}/", {"action": "duplicate", "duplicate_of": two.id})
+    client.post(f"/triage/{two.id}/", {"action": "raise"})
+    client.post(
+        f"/triage/{three.id}/", {"action": "assign", "assignee": "ann@quantory.app"}
+    )
+    assert current(me, one).duplicate_of == two.id
+    assert current(me, two).priority is Priority.CRITICAL
+    assert current(me, three).assignee_id == "ann@quantory.app"
+
+
+def test_assigning_someone_who_is_not_staff_is_refused(client, make_user, reports):
+    me = signed_in(client, make_user, "developer")
+    issue = reports[0]
+    response = client.post(
+        f"/triage/{issue.id}/",
+        {"action": "assign", "assignee": "nobody@quantory.app"},
+        **HX,
+    )
+    assert "row-error" in response.content.decode()
+    assert current(me, issue).assignee_id is None
+
+
+@pytest.mark.parametrize("role", ["tester", "viewer"])
+def test_roles_that_may_not_edit_are_refused(client, make_user, reports, role):
+    me = signed_in(client, make_user, role)
+    issue = reports[0]
+    assert client.post(f"/triage/{issue.id}/", {"action": "take"}).status_code == 403
+    response = client.post(f"/triage/{issue.id}/", {"action": "take"}, **HX)
+    assert response.status_code == 200
+    assert "row-error" in response.content.decode()
+    assert current(me, issue).assignee_id is None
+
+
+def test_a_stale_version_is_refused(client, make_user, developer, reports):
+    signed_in(client, make_user, "developer")
+    issue = reports[0]
+    services.issue_update(
+        actor=developer, issue_id=issue.id, changes=IssueChanges(priority=Priority.LOW)
+    )
+    response = client.post(
+        f"/triage/{issue.id}/", {"action": "take", "version": issue.version}, **HX
+    )
+    assert "row-error" in response.content.decode()
+    assert current(developer, issue).assignee_id is None
+
+
+# --- bulk actions ------------------------------------------------------------------
+
+
+def refs(*issues: Issue) -> list[str]:
+    return [f"{issue.id}@{issue.version}" for issue in issues]
+
+
+def test_bulk_with_allowed_refused_and_stale_issues(
+    client, make_user, developer, make_issue, reports
+):
+    me = signed_in(client, make_user, "developer")
+    target = make_issue(developer, title="The original")
+    one, two, three = reports
+    done = services.issue_update(
+        actor=developer,
+        issue_id=three.id,
+        changes=IssueChanges(status=Status.CLOSED),
+    ).issue
+    stale = services.issue_update(
+        actor=developer, issue_id=two.id, changes=IssueChanges(priority=Priority.LOW)
+    )
+    assert stale.issue.version != two.version
+    response = client.post(
+        "/issues/bulk/",
+        {
+            "ids": [*refs(one, two), f"{done.id}@{done.version}"],
+            "action": "status",
+            "status": "in-progress",
+            "next": "/issues/?status=open",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/issues/?status=open"
+    messages = re.findall(r'<li class="message[^"]*">(.*?)</li>', page, re.S)
+    assert "Changed 1 issue(s)." in messages, messages
+    assert f"“{two.title}”" in page
+    assert "someone changed it meanwhile" in page
+    assert f"“{three.title}”" in page  # closed -> in progress: not a move
+    assert current(me, one).status is Status.IN_PROGRESS
+    assert current(me, two).status is Status.OPEN
+    assert current(me, three).status is Status.CLOSED
+    client.post(
+        "/issues/bulk/",
+        {"ids": [one.id, two.id], "action": "duplicate", "duplicate_of": target.id},
+    )
+    assert current(me, two).duplicate_of == target.id
+
+
+def test_bulk_for_htmx_returns_the_changed_rows_out_of_band(client, make_user, reports):
+    signed_in(client, make_user, "admin")
+    response = client.post(
+        "/issues/bulk/",
+        {"ids": refs(*reports), "action": "priority", "priority": "low"},
+        **HX,
+    )
+    page = response.content.decode()
+    assert page.count('hx-swap-oob="true"') == 4  # the result and three rows
+    assert "Changed 3 issues" in page
+
+
+def test_bulk_tags_and_status_with_resolution(client, make_user, reports):
+    me = signed_in(client, make_user, "developer")
+    one, two, _ = reports
+    client.post(
+        "/issues/bulk/", {"ids": refs(one, two), "action": "tag-add", "tag": "fx"}
+    )
+    assert current(me, one).tags == ("fx",)
+    client.post(
+        "/issues/bulk/",
+        {"ids": [one.id], "action": "tag-remove", "tag": "fx"},
+    )
+    assert current(me, one).tags == ()
+    client.post(
+        "/issues/bulk/",
+        {
+            "ids": [one.id, two.id],
+            "action": "status",
+            "status": "resolved",
+            "resolution": "cannot-reproduce",
+        },
+    )
+    assert current(me, two).resolution is Resolution.CANNOT_REPRODUCE
+
+
+@pytest.mark.parametrize("role", ["tester", "viewer"])
+def test_bulk_refusals_are_reported_by_title(client, make_user, reports, role):
+    me = signed_in(client, make_user, role)
+    response = client.post(
+        "/issues/bulk/", {"ids": refs(*reports), "action": "take"}, follow=True
+    )
+    page = response.content.decode()
+    assert all(f"“{issue.title}”" in page for issue in reports)
+    assert all(current(me, issue).assignee_id is None for issue in reports)
+
+
+def test_bulk_without_a_selection_changes_nothing(client, make_user, reports):
+    signed_in(client, make_user, "developer")
+    response = client.post("/issues/bulk/", {"action": "take"}, follow=True)
+    assert "Select at least one issue" in response.content.decode()
+
+
+def test_bulk_posts_count_against_the_write_rate(client, make_user, reports, settings):
+    settings.PORTAL_WRITE_RATE = "1/m"
+    signed_in(client, make_user, "developer")
+    client.post("/issues/bulk/", {"ids": refs(reports[0]), "action": "raise"})
+    second = client.post("/issues/bulk/", {"ids": refs(reports[1]), "action": "raise"})
+    assert second.status_code == 429
+
+
+def test_the_list_offers_checkboxes_to_editors_only(client, make_user, reports):
+    signed_in(client, make_user, "developer")
+    assert 'name="ids"' in client.get("/issues/").content.decode()
+    client.force_login(make_user(role="viewer"))
+    assert 'name="ids"' not in client.get("/issues/").content.decode()
+
+
+# --- saved views ---------------------------------------------------------------------
+
+
+def test_saved_views_are_per_person_unless_shared(client, make_user, store):
+    ann = signed_in(client, make_user, "developer")
+    client.post("/views/", {"name": "Mine open", "query": "?assignee=me&cursor=x"})
+    client.post(
+        "/views/", {"name": "Critical", "query": "priority=critical", "shared": "on"}
+    )
+    mine = SavedView.objects.get(name="Mine open")
+    assert mine.query == "assignee=me"
+    assert mine.owner == ann
+    assert "Mine open" in client.get("/issues/").content.decode()
+    signed_in(client, make_user, "viewer")
+    page = client.get("/issues/").content.decode()
+    assert "Critical" in page
+    assert "Mine open" not in page
+    # Another's view cannot be deleted.
+    assert client.post(f"/views/{mine.pk}/delete/").status_code == 404
+
+
+# --- similar issues ---------------------------------------------------------------
+
+
+def test_similar_issues_share_words_open_first(client, make_user, developer, reports):
+    signed_in(client, make_user, "developer")
+    services.issue_update(
+        actor=developer,
+        issue_id=reports[0].id,
+        changes=IssueChanges(status=Status.CLOSED),
+    )
+    page = client.get("/issues/similar/?title=quote+feed+beta").content.decode()
+    assert page.index(reports[1].title) < page.index(reports[0].title)
+    assert client.get("/issues/similar/?title=").content.strip() == b""
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def many(service, make_issue, monkeypatch):
+    """Seven issues and an export page of three, so the export spans pages."""
+    monkeypatch.setattr("issues.views_export.PAGE_MAX", 3)
+    monkeypatch.setattr("issues.export.PAGE_MAX", 3)
+    return [make_issue(service, title=f"Ünïcode report {n}") for n in range(7)]
+
+
+def body(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def test_csv_export_streams_every_page(client, make_user, many):
+    signed_in(client, make_user, "viewer")
+    response = client.get("/issues/export.csv?sort=oldest")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(body(response))))
+    assert [row["title"] for row in rows] == [issue.title for issue in many]
+    assert {row["id"] for row in rows} == {issue.id for issue in many}
+    assert rows[0]["created_at"].endswith("+00:00")
+
+
+def test_json_export_keeps_the_filters(client, make_user, many, developer):
+    signed_in(client, make_user, "developer")
+    services.issue_update(
+        actor=developer, issue_id=many[0].id, changes=IssueChanges(status=Status.CLOSED)
+    )
+    data = json.loads(body(client.get("/issues/export.json?status=open")))
+    assert len(data["issues"]) == 6
+    assert many[0].id not in {row["id"] for row in data["issues"]}
+
+
+def test_export_refuses_invalid_filters(client, make_user, store):
+    signed_in(client, make_user, "developer")
+    assert client.get("/issues/export.csv?status=nope").status_code == 400

@@ -368,6 +368,9 @@ def render_issue_page(
             "issue": view.issue,
             "edit_form": None if form.is_empty else form,
             "comment_form": (comment or CommentForm()) if view.can_comment else None,
+            # "Assign to me" (key `a`): for a role that may set the assignee.
+            "assign_me": "assignee_id" in view.editable_fields
+            and view.issue.assignee_id != actor_id(request),
         },
         status=status,
     )

@@ -46,6 +46,19 @@ def test_triage_an_issue_with_the_keyboard_only(portal, page: Page, make_user, q
     expect(page).to_have_url(re.compile(f"/issues/{issue_id}/$"))
 
 
+def test_assign_to_me_on_the_issue_page_with_a(portal, page: Page, make_user, queue):
+    dev = make_user(role="developer", username="dev@quantory.app", password=PASSWORD)
+    issue = queue[0]
+    sign_in(page, portal, "dev@quantory.app", f"/issues/{issue.id}/")
+    expect(page.locator("[data-assign-me]")).to_be_visible()
+    page.locator("body").focus()
+    page.keyboard.press("a")
+    expect(page.locator("[data-assign-me]")).to_have_count(0)
+    expect(page).to_have_url(re.compile(f"/issues/{issue.id}/$"))
+    stored = selectors.issue_get(actor=dev, issue_id=issue.id)
+    assert stored.assignee_id == dev.actor_id
+
+
 def test_select_three_and_close_them_as_duplicates(
     portal, page: Page, make_user, make_issue, queue
 ):

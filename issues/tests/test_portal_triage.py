@@ -72,8 +72,6 @@ def test_hours_merge_prune_and_read_back():
     ],
 )
 def test_actions_become_the_changes_of_one_issue(action, expected):
-    issue = Issue(id="x" * 20, title="t", description="d", tags=("a",))
-    issue = Issue(id="x" * 20, title="t", description="d", priority=Priority.HIGH)
     issue = Issue(
         id="x" * 20, title="t", description="d", priority=Priority.HIGH, tags=("a",)
     )
@@ -97,15 +95,26 @@ def test_reports_fill_the_hourly_map_through_the_buffer(
     assert sum(count for _, count in stored.hourly_occurrences) == 5
 
 
-def test_unbuffered_folds_count_by_hour(service, make_issue, settings, store):
+def test_unbuffered_folds_count_by_hour(
+    service, make_issue, settings, store, monkeypatch
+):
     settings.INGEST_BUFFER_SECONDS = 0
+    # A fixed clock, so no report lands in the next hour by chance.
+    this_hour = datetime.now(UTC).replace(minute=10, second=0, microsecond=0)
+    next_hour = this_hour + timedelta(hours=1)
+    clock = iter([this_hour, this_hour + timedelta(minutes=40), next_hour])
+    monkeypatch.setattr(services, "_now", lambda: next(clock))
     first = make_issue(service, title="Flaky", fingerprint="fp-2")
     make_issue(service, title="Flaky", fingerprint="fp-2")
     stored = selectors.issue_get(actor=service, issue_id=first.id)
-    assert (
-        dict(stored.hourly_occurrences) == {hour_key(datetime.now(UTC)): 2}
-        or sum(n for _, n in stored.hourly_occurrences) == 2
-    )
+    assert dict(stored.hourly_occurrences) == {hour_key(this_hour): 2}
+    make_issue(service, title="Flaky", fingerprint="fp-2")
+    stored = selectors.issue_get(actor=service, issue_id=first.id)
+    assert dict(stored.hourly_occurrences) == {
+        hour_key(this_hour): 2,
+        hour_key(next_hour): 1,
+    }
+    assert stored.occurrence_count == 3
 
 
 # --- the queue ------------------------------------------------------------------
@@ -222,6 +231,44 @@ def test_a_stale_version_is_refused(client, make_user, developer, reports):
     )
     assert "row-error" in response.content.decode()
     assert current(developer, issue).assignee_id is None
+
+
+# --- "Assign to me" on the issue page (key `a`) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [("admin", True), ("developer", True), ("tester", False), ("viewer", False)],
+)
+def test_the_issue_page_offers_assign_to_me_to_roles_that_assign(
+    client, make_user, reports, role, shown
+):
+    signed_in(client, make_user, role)
+    page = client.get(f"/issues/{reports[0].id}/").content.decode()
+    assert ("data-assign-me" in page) is shown
+
+
+def test_assign_to_me_from_the_issue_page(client, make_user, reports):
+    me = signed_in(client, make_user, "developer")
+    issue = reports[0]
+    page = client.get(f"/issues/{issue.id}/").content.decode()
+    assert f'action="/triage/{issue.id}/"' in page
+    response = client.post(
+        f"/triage/{issue.id}/",
+        {
+            "action": "assign",
+            "assignee": me.actor_id,
+            "version": issue.version,
+            "next": f"/issues/{issue.id}/",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/issues/{issue.id}/"
+    stored = current(me, issue)
+    assert stored.assignee_id == me.actor_id
+    assert stored.status is Status.OPEN  # assigned only; "take" also starts it
+    # Once it is mine, the page no longer offers it.
+    assert "data-assign-me" not in client.get(f"/issues/{issue.id}/").content.decode()
 
 
 # --- bulk actions ------------------------------------------------------------------

@@ -13,7 +13,7 @@
     ["j / k", "Next / previous issue in the list"],
     ["o or Enter", "Open the issue"],
     ["x", "Select the issue for a bulk action"],
-    ["a", "Take it: assign to me, in progress (triage queue)"],
+    ["a", "Take it (triage queue), assign to me (issue page)"],
     ["e", "Edit the issue"],
     ["c", "New issue"],
     ["/", "Search"],

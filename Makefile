@@ -47,8 +47,9 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-## screenshots: the portal's dashboard, issue list and issue page as PNGs in
-## docs/screenshots/ (own emulator, database and server; needs Chromium).
+## screenshots: the portal's dashboard, issue list, issue page, triage queue and
+## a bulk action as PNGs in docs/screenshots/ (own emulator, database and server;
+## needs Chromium).
 screenshots: $(VENV)/.dev
 	$(PY) scripts/screenshots.py
 

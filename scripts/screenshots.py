@@ -1,4 +1,5 @@
-"""Save screenshots of the portal (dashboard, issue list, issue page) for the README.
+"""Save screenshots of the portal (dashboard, lists, issue page, triage, bulk
+actions) for the README.
 
 Starts its own Firestore emulator and a throwaway SQLite database, seeds a month
 of made-up issues, serves the tracker with `runserver` and photographs it with
@@ -15,6 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,11 +56,54 @@ TITLES = [
     ("Stop-loss orders ignored when the market gaps", "bug", ["orders"]),
     ("Document the backtest configuration", "task", ["docs"]),
 ]
+# Service reports nobody has picked up: (title, service, component, hourly
+# shape). The shape is what the triage queue's sparkline shows.
 SERVICE_TITLES = [
-    ("TimeoutError: quote snapshot took 5.2 s", "market-data-feed"),
-    ("ConnectionResetError talking to FIX gateway", "order-router"),
-    ("ValueError: negative exposure for account 4411", "risk-engine"),
+    (
+        "TimeoutError: quote snapshot took 5.2 s",
+        "market-data-feed",
+        "snapshots",
+        "burst",
+    ),
+    (
+        "KeyError: 'bid' in depth-of-book update",
+        "market-data-feed",
+        "snapshots",
+        "steady",
+    ),
+    (
+        "Websocket closed with 1006 during resubscribe",
+        "market-data-feed",
+        "ws",
+        "rising",
+    ),
+    (
+        "ConnectionResetError talking to FIX gateway",
+        "order-router",
+        "fix-gateway",
+        "steady",
+    ),
+    ("Sequence reset rejected by venue XLON", "order-router", "fix-gateway", "burst"),
+    ("Order ack slower than 250 ms", "order-router", None, "rising"),
+    (
+        "ValueError: negative exposure for account 4411",
+        "risk-engine",
+        "exposure",
+        "burst",
+    ),
+    ("Margin model fell back to stale FX rates", "risk-engine", "fx", "steady"),
 ]
+
+
+def hourly_shape(shape: str, rng: random.Random) -> list[int]:
+    """Occurrences per hour over 30 hours, oldest first."""
+    if shape == "burst":
+        return [0] * 20 + [rng.randint(1, 3), 14, 38, 22, 9, 3, 1, 0, 0, 1]
+    if shape == "rising":
+        return [max(0, int(n / 2.5) + rng.randint(-1, 2)) for n in range(30)]
+    return [rng.randint(2, 7) for _ in range(30)]
+
+
 FEATURED_DESCRIPTION = """\
 After a websocket reconnect the order book stops updating, while trades keep
 streaming. Seen on **EUR/USD** and **BTC/USD** since Tuesday's deploy.
@@ -176,21 +221,39 @@ def seed() -> str:
             moment = min(now, moment + timedelta(hours=rng.uniform(3, 60)))
             change(issue_id, assignee or ME, moment, status=status)
 
-    # Service-reported issues nobody has picked up.
-    for title, service in SERVICE_TITLES:
-        first = now - timedelta(days=rng.uniform(1, 6))
+    # Service-reported issues nobody has picked up, with hourly occurrences
+    # (what the ingest path records) for the triage queue's sparklines.
+    from issues.hourly import hour_key
+
+    this_hour = now.replace(minute=0, second=0)
+    for title, service, component, shape in SERVICE_TITLES:
+        counts = hourly_shape(shape, rng)
+        hours = {
+            hour_key(this_hour - timedelta(hours=len(counts) - 1 - n)): count
+            for n, count in enumerate(counts)
+            if count
+        }
+        last = max(n for n, count in enumerate(counts) if count)
+        first = now - timedelta(days=rng.uniform(1.5, 6))
         create(
             NewIssue(
                 title=title,
                 description=f"Reported automatically by `{service}`.",
                 type=IssueType.BUG,
-                priority=Priority.HIGH,
+                priority=rng.choice([Priority.HIGH, Priority.MEDIUM]),
                 fingerprint=f"{service}:{rng.randrange(10**8):08d}",
+                component=component,
             ),
             service,
             first,
-            occurrence_count=rng.randint(3, 140),
-            last_seen_at=now - timedelta(minutes=rng.randint(5, 300)),
+            occurrence_count=sum(counts) + rng.randint(0, 40),
+            hourly_occurrences=tuple(sorted(hours.items())),
+            last_seen_at=min(
+                now,
+                this_hour
+                - timedelta(hours=len(counts) - 1 - last)
+                + timedelta(minutes=rng.randint(1, 50)),
+            ),
         )
 
     # The featured issue: Markdown, tags, comments and a history.
@@ -231,6 +294,16 @@ def seed() -> str:
     return featured
 
 
+def select_three(page: Any) -> None:
+    """Tick three rows (the third with shift: a range) and fill the bulk form."""
+    boxes = page.locator("[data-select]")
+    boxes.nth(0).click()
+    boxes.nth(2).click(modifiers=["Shift"])
+    page.locator("#bulk-form [name=action]").select_option("priority")
+    page.locator("#bulk-form [name=priority]").select_option("critical")
+    page.locator("#bulk-form [data-testid=bulk-apply]").hover()
+
+
 def photograph(base: str, featured: str) -> list[Path]:
     """Sign in and save the PNGs; return their paths."""
     from playwright.sync_api import sync_playwright
@@ -238,33 +311,44 @@ def photograph(base: str, featured: str) -> list[Path]:
     from issuetracker.testing import chromium_launch_options
 
     OUT.mkdir(parents=True, exist_ok=True)
-    # (file, path, full page?, browser context options)
-    shots: list[tuple[str, str, bool, dict[str, Any]]] = [
-        ("dashboard.png", "/", True, {}),
+    # (file, path, full page?, browser context options, what to do before)
+    shots: list[tuple[str, str, bool, dict[str, Any], Callable[[Any], None] | None]] = [
+        ("dashboard.png", "/", True, {}, None),
         (
             "issue-list.png",
             "/issues/?sort=updated",
             False,
             {"viewport": {"width": 1280, "height": 1000}},
+            None,
         ),
-        ("issue-page.png", f"/issues/{featured}/", True, {}),
+        ("issue-page.png", f"/issues/{featured}/", True, {}, None),
         (
             "issue-page-dark.png",
             f"/issues/{featured}/",
             False,
             {"color_scheme": "dark"},
+            None,
         ),
         (
             "issue-list-phone.png",
             "/issues/?status=open&sort=priority",
             False,
             {"viewport": {"width": 390, "height": 844}},
+            None,
+        ),
+        ("triage.png", "/triage/", True, {}, None),
+        (
+            "bulk-action.png",
+            "/issues/?status=open&sort=updated",
+            False,
+            {"viewport": {"width": 1280, "height": 1000}},
+            select_three,
         ),
     ]
     saved = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_launch_options())
-        for name, path, full_page, options in shots:
+        for name, path, full_page, options, prepare in shots:
             context = browser.new_context(
                 **{
                     "viewport": {"width": 1280, "height": 900},
@@ -279,6 +363,8 @@ def photograph(base: str, featured: str) -> list[Path]:
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in with password").click()
             page.wait_for_load_state("networkidle")
+            if prepare is not None:
+                prepare(page)
             target = OUT / name
             page.screenshot(path=str(target), full_page=full_page)
             saved.append(target)

@@ -63,7 +63,8 @@ def _seen(issue: Issue) -> datetime:
 
 def triage_queue(*, actor: Actor, now: datetime | None = None) -> TriageQueue:
     """Open, unassigned issues reported by services, grouped by service and
-    component (busiest group first), latest seen first within a group.
+    component (busiest service first, its components together, busiest first),
+    latest seen first within a group.
 
     For roles that read every issue (Forbidden otherwise).
     """
@@ -84,8 +85,21 @@ def triage_queue(*, actor: Actor, now: datetime | None = None) -> TriageQueue:
         TriageGroup(service=service, component=component, rows=rows)
         for (service, component), rows in grouped.items()
     ]
-    groups.sort(key=lambda g: (-sum(r.last_day for r in g.rows), g.service))
+    groups.sort(key=lambda group: _group_order(group, groups))
     return TriageQueue(groups=groups, total=len(issues), truncated=truncated)
+
+
+def _day_total(group: TriageGroup) -> int:
+    return sum(row.last_day for row in group.rows)
+
+
+def _group_order(
+    group: TriageGroup, groups: list[TriageGroup]
+) -> tuple[int, str, int, str]:
+    """A service's groups stay together: busiest service first, then its
+    busiest component."""
+    service_total = sum(_day_total(g) for g in groups if g.service == group.service)
+    return (-service_total, group.service, -_day_total(group), group.component or "")
 
 
 def issue_similar(

@@ -12,10 +12,11 @@ from django.test import Client
 
 from issues import services
 from issues.bulk import BulkAction, BulkChange, changes_for
-from issues.domain import Issue, IssueChanges, Priority, Resolution, Status
+from issues.domain import Issue, IssueChanges, NewIssue, Priority, Resolution, Status
 from issues.hourly import as_hours, hour_key, last_hours, merged
 from issues.models import SavedView
 from issues.selectors import issues as selectors
+from issues.selectors import triage as triage_selectors
 from issues.store.buffers import write_buffer
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,33 @@ def test_every_staff_role_sees_the_queue(client, make_user, reports, role):
     assert '<svg class="sparkline"' in page
     offers_actions = 'value="take"' in page
     assert offers_actions is (role in ("admin", "developer"))
+
+
+def test_a_services_groups_stay_together_busiest_service_first(
+    make_user, developer, store
+):
+    feed = make_user(role="service", username="market-data-feed")
+    router = make_user(role="service", username="order-router")
+    for component, count, reporter in [
+        ("snapshots", 3, feed),
+        ("quotes", 2, router),
+        ("ws", 1, feed),
+    ]:
+        for n in range(count):
+            services.issue_create(
+                actor=reporter,
+                data=NewIssue(
+                    title=f"{component} {n}", description="x", component=component
+                ),
+            )
+
+    queue = triage_selectors.triage_queue(actor=developer)
+
+    assert [(g.service, g.component) for g in queue.groups] == [
+        ("market-data-feed", "snapshots"),
+        ("market-data-feed", "ws"),
+        ("order-router", "quotes"),
+    ]
 
 
 def test_the_queue_leaves_out_assigned_staff_and_closed_issues(

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
+from django.conf import settings
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.collection import CollectionReference
@@ -25,6 +26,7 @@ from issues.store.documents import (
     ACTIVITIES,
     CREATED,
     FINGERPRINT,
+    FINGERPRINTS,
     HOURLY,
     ISSUE_ID,
     LAST_SEEN,
@@ -40,11 +42,15 @@ from issues.store.documents import (
 )
 from issues.store.folding import fold_buffered
 from issues.store.outbox import event_document
-from issuetracker.firestore import call_options, store_errors
+from issuetracker.deadlines import DeadlineReached, deadline, document_queues
+from issuetracker.errors import StoreUnavailable
+from issuetracker.firestore import MIN_ATTEMPT, call_options, store_errors
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+REPORTS_BUSY: Final = "Many reports of this failure arrive at once; try again."
 
 # Issues created in one batch (two writes each, with their activity).
 ADD_MANY: Final = 200
@@ -153,9 +159,21 @@ class IssueCreates:
         lock_key = fingerprint_key(issue.reporter_id, issue.fingerprint)
         buffer = write_buffer()
         if not buffer.enabled:
-            return self._add_or_absorb(
-                issue, activity, absorb, lock_key, chosen_id, event_id
-            )
+            # One transaction at a time per lock in this process, first come
+            # first served: concurrent reports of one failure queue instead of
+            # aborting each other's transactions until the deadline.
+            with deadline(settings.FIRESTORE_TIMEOUT) as limit:
+                try:
+                    with document_queues.hold(
+                        (f"{FINGERPRINTS}/{lock_key}",),
+                        within=limit,
+                        reserve=MIN_ATTEMPT,
+                    ):
+                        return self._add_or_absorb(
+                            issue, activity, absorb, lock_key, chosen_id, event_id
+                        )
+                except DeadlineReached:
+                    raise StoreUnavailable(REPORTS_BUSY) from None
 
         def fold() -> CreateResult | None:
             return fold_buffered(

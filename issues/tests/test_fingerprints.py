@@ -297,3 +297,11 @@ def test_absorbed_reports_still_count_against_the_write_rate(api, service, setti
     body = {"title": "t", "description": "d", "fingerprint": CRASH}
     codes = [api.post(ISSUES, body, **auth).status_code for _ in range(3)]
     assert codes == [201, 200, 429]
+
+
+def test_thirty_concurrent_reports_queue_instead_of_failing(service):
+    results, errors = run_at_once(*[lambda: report(service)] * 30)
+    assert errors == []
+    assert sum(result.created for result in results) == 1
+    [stored] = stored_issues()
+    assert stored.occurrence_count == 30

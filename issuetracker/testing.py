@@ -168,6 +168,12 @@ def run_at_once(
             results.append(call())
         except Exception as error:  # noqa: BLE001 - handed back to the test
             errors.append(error)
+        finally:
+            # A thread's database connection would outlive the test and keep
+            # PostgreSQL from dropping the test database at the end of the run.
+            from django.db import connections
+
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
     for thread in threads:

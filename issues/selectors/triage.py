@@ -85,7 +85,7 @@ def triage_queue(*, actor: Actor, now: datetime | None = None) -> TriageQueue:
         TriageGroup(service=service, component=component, rows=rows)
         for (service, component), rows in grouped.items()
     ]
-    groups.sort(key=lambda group: _group_order(group, groups))
+    _sort_groups(groups)
     return TriageQueue(groups=groups, total=len(issues), truncated=truncated)
 
 
@@ -93,13 +93,23 @@ def _day_total(group: TriageGroup) -> int:
     return sum(row.last_day for row in group.rows)
 
 
-def _group_order(
-    group: TriageGroup, groups: list[TriageGroup]
-) -> tuple[int, str, int, str]:
+def _sort_groups(groups: list[TriageGroup]) -> None:
     """A service's groups stay together: busiest service first, then its
-    busiest component."""
-    service_total = sum(_day_total(g) for g in groups if g.service == group.service)
-    return (-service_total, group.service, -_day_total(group), group.component or "")
+    busiest component (each total summed once, not per comparison)."""
+    group_totals = {id(group): _day_total(group) for group in groups}
+    service_totals: dict[str, int] = {}
+    for group in groups:
+        service_totals[group.service] = (
+            service_totals.get(group.service, 0) + group_totals[id(group)]
+        )
+    groups.sort(
+        key=lambda group: (
+            -service_totals[group.service],
+            group.service,
+            -group_totals[id(group)],
+            group.component or "",
+        )
+    )
 
 
 def issue_similar(

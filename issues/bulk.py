@@ -14,6 +14,7 @@ from accounts.policy import Actor
 from issues import services
 from issues.access import actor_id
 from issues.domain import (
+    UNSET,
     Issue,
     IssueChanges,
     Priority,
@@ -105,17 +106,15 @@ def changes_for(change: BulkChange, *, me: str, issue: Issue | None) -> IssueCha
     if action is BulkAction.WONT_FIX:
         return IssueChanges(status=Status.CLOSED, resolution=Resolution.WONT_FIX)
     if action is BulkAction.STATUS and change.status is not None:
-        done = change.status in (Status.RESOLVED, Status.CLOSED)
-        if not done:
+        if change.status not in (Status.RESOLVED, Status.CLOSED):
             return IssueChanges(status=change.status)
         resolution = change.resolution or Resolution.FIXED
-        if resolution is Resolution.DUPLICATE:
-            return IssueChanges(
-                status=change.status,
-                resolution=resolution,
-                duplicate_of=change.duplicate_of,
-            )
-        return IssueChanges(status=change.status, resolution=resolution)
+        duplicate = resolution is Resolution.DUPLICATE
+        return IssueChanges(
+            status=change.status,
+            resolution=resolution,
+            duplicate_of=change.duplicate_of if duplicate else UNSET,
+        )
     if issue is not None and action in (BulkAction.RAISE, BulkAction.LOWER):
         by = 1 if action is BulkAction.RAISE else -1
         return IssueChanges(priority=_step(issue.priority, by))

@@ -94,13 +94,9 @@ class BulkForm(forms.Form):
         )
 
     def next_url(self, default: str) -> str:
-        """Where to go back to: a path of this site, else `default`."""
-        return self.next_from(self.data, default)
-
-    @staticmethod
-    def next_from(data: Any, default: str) -> str:
-        """The `next` of posted `data` when it is a path of this site."""
-        url = str(data.get("next") or "")
+        """Where to go back to: the posted `next` when it is a path of this
+        site (read valid or not), else `default`."""
+        url = str(self.data.get("next") or "")
         if url.startswith("/") and url_has_allowed_host_and_scheme(
             url, allowed_hosts=None
         ):

@@ -23,7 +23,7 @@ from issues.forms_triage import BulkForm, SavedViewForm
 from issues.selectors import issues as selectors
 from issues.selectors import triage
 from issues.views import PortalView, people_suggestions
-from issuetracker.errors import ApplicationError, InvalidInput, PreconditionFailed
+from issuetracker.errors import ApplicationError, InvalidInput
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -70,22 +70,18 @@ class TriageActionView(PortalView):
         if not form.is_valid():
             problem = _problems(form)
             raise InvalidInput(problem or "Invalid action.")
-        target = form.targets[0]
         error = None
         try:
             result = bulk.issue_change_one(
                 actor=request.user,
                 issue_id=issue_id,
                 change=form.change(),
-                expected_version=target[1],
+                expected_version=form.targets[0][1],
             )
             issue = result.issue
-        except PreconditionFailed as stale:
-            if not is_htmx(request):
-                raise
-            error = stale.message
-            issue = selectors.issue_get(actor=request.user, issue_id=issue_id)
         except ApplicationError as refused:
+            # A stale version (412) or a refusal is shown on the row for htmx;
+            # the rest goes to the portal's error pages.
             if not is_htmx(request) or refused.status >= 500:
                 raise
             error = refused.message
@@ -112,7 +108,7 @@ class BulkView(PortalView):
     def post(self, request: HttpRequest) -> HttpResponse:
         """Apply; report changed and refused issues by title."""
         form = BulkForm(request.POST)
-        back = form.next_url(reverse("portal:issue-list")) if form.is_valid() else ""
+        back = form.next_url(reverse("portal:issue-list"))
         if not form.is_valid():
             problem = _problems(form)
             if is_htmx(request):
@@ -122,9 +118,7 @@ class BulkView(PortalView):
                     {"report": BulkReport(), "problem": problem},
                 )
             messages.error(request, f"Nothing changed: {problem}")
-            return HttpResponseRedirect(
-                BulkForm.next_from(request.POST, reverse("portal:issue-list"))
-            )
+            return HttpResponseRedirect(back)
         report = bulk.issues_change_many(
             actor=request.user, targets=form.targets, change=form.change()
         )

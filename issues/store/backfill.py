@@ -17,6 +17,7 @@ from issues.domain import IssueCounts, Priority, Status
 from issues.store.counters import COUNTER_SHARDS, NO_ISSUES, counts_to_shard
 from issues.store.documents import (
     ASSIGNEE,
+    BUSY,
     DOCUMENT_ID,
     PRIORITY,
     PRIORITY_RANK,
@@ -133,6 +134,6 @@ def rebuild_counts(
         client,
         run,
         what="rebuilding the issue counters",
-        busy="The issue is being changed by many callers; try again.",
+        busy=BUSY,
     )
     return rebuilt

@@ -26,7 +26,6 @@ import atexit
 import functools
 import logging
 import os
-import random
 import threading
 import time
 import uuid
@@ -44,14 +43,13 @@ from google.cloud.firestore_v1.transaction import Transaction
 from issues.domain import Issue
 from issues.hourly import merged
 from issues.store.counters import (
-    COUNTER_SHARDS,
-    ISSUE_COUNTS,
-    SHARDS,
-    STATS,
     CounterKey,
     counter_increments,
+    counter_shards,
+    random_shard,
 )
 from issues.store.documents import (
+    BUSY,
     HOURLY,
     ISSUES,
     LAST_SEEN,
@@ -65,8 +63,6 @@ from issuetracker.firestore import call_options, get_client, run_transaction
 
 logger = logging.getLogger(__name__)
 
-# Fingerprint locks of this process with a thread lock of their own, at most.
-KEY_LOCKS_MAX = 10_000
 # Issues whose occurrences a flush writes at the same time.
 FLUSH_THREADS = 8
 # An issue's field holding the tokens of the latest flushes written to it, so a
@@ -122,7 +118,6 @@ class WriteBuffer:
         self._occurrences: dict[str, Pending] = {}
         self._holders: dict[str, tuple[Issue, float]] = {}
         self._retries: list[tuple[str, Pending]] = []
-        self._key_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -191,13 +186,6 @@ class WriteBuffer:
             return None
         return known[0]
 
-    def key_lock(self, lock_key: str) -> threading.Lock:
-        """A lock per fingerprint lock key, for the threads of this process."""
-        with self._lock:
-            if len(self._key_locks) > KEY_LOCKS_MAX:
-                self._key_locks.clear()  # held ones stay with their holders
-            return self._key_locks.setdefault(lock_key, threading.Lock())
-
     def remember(self, lock_key: str, issue: Issue | None) -> None:
         """The issue a fingerprint lock names now, as stored (None: forget)."""
         with self._lock:
@@ -256,10 +244,8 @@ class WriteBuffer:
     ) -> None:
         if not moves:
             return
-        n = random.randrange(COUNTER_SHARDS)  # noqa: S311 - load spreading only
-        shard = client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
         try:
-            shard.document(str(n)).set(
+            random_shard(counter_shards(client)).set(
                 counter_increments(moves), merge=True, **call_options()
             )
         except Exception:
@@ -309,7 +295,7 @@ class WriteBuffer:
 
         try:
             written = run_transaction(
-                client, write, what="counting occurrences", busy="busy"
+                client, write, what="counting occurrences", busy=BUSY
             )
         except StoreUnavailable:
             logger.warning(

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeAlias
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.batch import WriteBatch
+from google.cloud.firestore_v1.collection import CollectionReference
 from google.cloud.firestore_v1.document import DocumentReference
 from google.cloud.firestore_v1.transaction import Transaction
 
@@ -122,6 +123,14 @@ def counts_to_shard(counts: IssueCounts) -> dict[str, Any]:
 
 
 NO_ISSUES: Final = IssueCounts(total=0, by_status={}, by_priority={})
+
+
+def counter_shards(client: firestore.Client) -> CollectionReference:
+    """The collection of the counter shards, `stats/issueCounts/shards`."""
+    shards: CollectionReference = (
+        client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
+    )
+    return shards
 
 
 def random_shard(shards: Any) -> DocumentReference:

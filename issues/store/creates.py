@@ -6,7 +6,7 @@ the collections and `_transact`.
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -14,6 +14,7 @@ from typing import Any, Final, TypeVar
 from django.conf import settings
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
+from google.cloud.firestore_v1.batch import WriteBatch
 from google.cloud.firestore_v1.collection import CollectionReference
 from google.cloud.firestore_v1.transaction import Transaction
 
@@ -33,14 +34,12 @@ from issues.store.documents import (
     OCCURRENCES,
     REPORT_IDS,
     REPORTER,
-    Snapshot,
     activity_to_document,
     fingerprint_key,
-    issue_from_document,
     issue_to_document,
     read_issue,
 )
-from issues.store.folding import fold_buffered
+from issues.store.folding import fold_buffered, lock_holder
 from issues.store.outbox import event_document
 from issuetracker.deadlines import DeadlineReached, deadline, document_queues
 from issuetracker.errors import StoreUnavailable
@@ -87,20 +86,28 @@ class IssueCreates:
         batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
         if event_id:
             batch.set(self.events.document(event_id), _reported(issue, activity))
-        buffer = write_buffer()
-        moves = counter_moves(None, document)
-        if not buffer.enabled:
-            add_moves(batch, random_shard(self.counter_shards), moves)
         try:
-            with store_errors("creating an issue"):
-                batch.commit(**call_options())
+            self._commit_counted(
+                batch, counter_moves(None, document), "creating an issue"
+            )
         except google_exceptions.AlreadyExists:
             # The precondition failed, so the batch wrote nothing; the id may be
             # this very report's, committed by an earlier attempt or request.
             raise IssueExists(read_issue(ref.get(**call_options()))) from None
+        return issue
+
+    def _commit_counted(
+        self, batch: WriteBatch, moves: Mapping[CounterKey, int], what: str
+    ) -> None:
+        """Commit `batch` with the counter `moves`: in it, or (buffering on)
+        into the process's buffer once it is committed."""
+        buffer = write_buffer()
+        if not buffer.enabled:
+            add_moves(batch, random_shard(self.counter_shards), moves)
+        with store_errors(what):
+            batch.commit(**call_options())
         if buffer.enabled:
             buffer.add_moves(moves)
-        return issue
 
     def add_many(
         self, *, items: list[tuple[Issue, Activity, str | None]]
@@ -122,13 +129,7 @@ class IssueCreates:
             if event_id:
                 batch.set(self.events.document(event_id), _reported(issue, activity))
             moves.update(counter_moves(None, document))
-        buffer = write_buffer()
-        if not buffer.enabled:
-            add_moves(batch, random_shard(self.counter_shards), moves)
-        with store_errors("creating issues"):
-            batch.commit(**call_options())
-        if buffer.enabled:
-            buffer.add_moves(moves)
+        self._commit_counted(batch, moves, "creating issues")
         return [issue for issue, _, _ in items]
 
     def add_or_absorb(
@@ -158,22 +159,6 @@ class IssueCreates:
             raise ValueError("add_or_absorb needs an issue with a fingerprint.")
         lock_key = fingerprint_key(issue.reporter_id, issue.fingerprint)
         buffer = write_buffer()
-        if not buffer.enabled:
-            # One transaction at a time per lock in this process, first come
-            # first served: concurrent reports of one failure queue instead of
-            # aborting each other's transactions until the deadline.
-            with deadline(settings.FIRESTORE_TIMEOUT) as limit:
-                try:
-                    with document_queues.hold(
-                        (f"{FINGERPRINTS}/{lock_key}",),
-                        within=limit,
-                        reserve=MIN_ATTEMPT,
-                    ):
-                        return self._add_or_absorb(
-                            issue, activity, absorb, lock_key, chosen_id, event_id
-                        )
-                except DeadlineReached:
-                    raise StoreUnavailable(REPORTS_BUSY) from None
 
         def fold() -> CreateResult | None:
             return fold_buffered(
@@ -186,17 +171,25 @@ class IssueCreates:
 
         if (folded := fold()) is not None:
             return folded
-        # One transaction at a time per lock in this process: the others then
-        # find the issue it made instead of all contending for the lock.
-        with buffer.key_lock(lock_key):
-            if (folded := fold()) is not None:
-                return folded
-            result = self._add_or_absorb(
-                issue, activity, absorb, lock_key, chosen_id, event_id
-            )
-            if not result.replayed:
-                buffer.remember(lock_key, result.issue)
-            return result
+        # One transaction at a time per lock in this process, first come first
+        # served: concurrent reports of one failure queue instead of aborting
+        # each other's transactions until the deadline (and, buffering on, the
+        # later ones then find the issue the first one made).
+        with deadline(settings.FIRESTORE_TIMEOUT) as limit:
+            try:
+                with document_queues.hold(
+                    (f"{FINGERPRINTS}/{lock_key}",), within=limit, reserve=MIN_ATTEMPT
+                ):
+                    if (folded := fold()) is not None:
+                        return folded
+                    result = self._add_or_absorb(
+                        issue, activity, absorb, lock_key, chosen_id, event_id
+                    )
+                    if buffer.enabled and not result.replayed:
+                        buffer.remember(lock_key, result.issue)
+                    return result
+            except DeadlineReached:
+                raise StoreUnavailable(REPORTS_BUSY) from None
 
     def _add_or_absorb(
         self,
@@ -226,7 +219,7 @@ class IssueCreates:
                 if taken.exists:
                     raise IssueExists(read_issue(taken))
             held = lock_ref.get(transaction=transaction, **call_options())
-            holder = self._lock_holder(transaction, held)
+            holder = lock_holder(self.issues, held, transaction=transaction)
             if chosen_id and holder is not None and issue.id in holder[1].report_ids:
                 return CreateResult(issue=holder[1], created=False, replayed=True)
             absorbed = absorb(holder[1]) if holder is not None else None
@@ -270,27 +263,3 @@ class IssueCreates:
 
         result: CreateResult = self._transact(run, "reporting an issue")
         return result
-
-    def _lock_holder(
-        self, transaction: Transaction, lock: Snapshot
-    ) -> tuple[Snapshot, Issue] | None:
-        """The issue a fingerprint lock names, read in `transaction`; None when
-        there is no lock, or its issue is deleted or unreadable (logged)."""
-        holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
-        if not isinstance(holder_id, str) or not holder_id:
-            return None
-        snapshot = self.issues.document(holder_id).get(
-            transaction=transaction, **call_options()
-        )
-        if not snapshot.exists:
-            return None
-        try:
-            issue = issue_from_document(snapshot.id, snapshot.to_dict() or {})
-        except ValueError as error:
-            logger.error(
-                "Issue %s unreadable; a new issue takes its reports: %s",
-                snapshot.id,
-                error,
-            )
-            return None
-        return snapshot, issue

@@ -38,6 +38,8 @@ Snapshot: TypeAlias = DocumentSnapshot[Any]
 ISSUES: Final = "issues"
 COMMENTS: Final = "comments"
 ACTIVITIES: Final = "activities"
+# The 503 message of an issue transaction that lost to other writers.
+BUSY: Final = "The issue is being changed by many callers; try again."
 
 # Issue document fields.
 TITLE, DESCRIPTION, STATUS, PRIORITY, TYPE = (

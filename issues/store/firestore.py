@@ -31,11 +31,9 @@ from issues.store import Mutation
 from issues.store.backfill import BackfillReport, backfill_issues, rebuild_counts
 from issues.store.buffers import write_buffer
 from issues.store.counters import (
-    ISSUE_COUNTS,
-    SHARDS,
-    STATS,
     add_moves,
     counter_moves,
+    counter_shards,
     random_shard,
     read_counts,
     with_moves,
@@ -44,6 +42,7 @@ from issues.store.creates import IssueCreates
 from issues.store.documents import (
     ACTIVITIES,
     AUTHOR,
+    BUSY,
     COMMENT_COUNT,
     COMMENTS,
     CONTENT,
@@ -78,7 +77,7 @@ from issues.store.queries import (
     where_equal,
 )
 from issues.store.trash import FirestoreIssueTrash
-from issues.store.updates import BUSY, Pending, in_turn
+from issues.store.updates import Pending, in_turn
 from issuetracker.errors import NotFound
 from issuetracker.firestore import (
     call_options,
@@ -99,9 +98,7 @@ class FirestoreIssueRepository(IssueCreates):
     def __init__(self, client: firestore.Client | None = None) -> None:
         self.client = client or get_client()
         self.issues = self.client.collection(ISSUES)
-        self.counter_shards = (
-            self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
-        )
+        self.counter_shards = counter_shards(self.client)
         self.fingerprints = self.client.collection(FINGERPRINTS)
         self.events = self.client.collection(EVENTS)
 

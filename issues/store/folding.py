@@ -9,11 +9,14 @@ resolved or closed issue, another reporter) goes to the transaction, which
 creates the new issue and moves the lock.
 """
 
+import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.collection import CollectionReference
+from google.cloud.firestore_v1.transaction import Transaction
 
 from issues.domain import CreateResult, Issue
 from issues.hourly import hour_key, merged
@@ -23,11 +26,14 @@ from issues.store.documents import (
     FINGERPRINTS,
     ISSUE_ID,
     ISSUES,
+    Snapshot,
     issue_from_document,
     read_issue,
 )
 from issues.workflow import REPORT_IDS_KEPT
 from issuetracker.firestore import call_options, store_errors
+
+logger = logging.getLogger(__name__)
 
 
 def with_pending(issue: Issue, pending: Pending | None) -> Issue:
@@ -49,21 +55,39 @@ def with_pending(issue: Issue, pending: Pending | None) -> Issue:
     )
 
 
+def lock_holder(
+    issues: CollectionReference,
+    lock: Snapshot,
+    *,
+    transaction: Transaction | None = None,
+) -> tuple[Snapshot, Issue] | None:
+    """The issue a fingerprint lock names (read in `transaction` when given);
+    None when there is no lock, or its issue is deleted or unreadable (logged)."""
+    holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
+    if not isinstance(holder_id, str) or not holder_id:
+        return None
+    snapshot = issues.document(holder_id).get(transaction=transaction, **call_options())
+    if not snapshot.exists:
+        return None
+    try:
+        issue = issue_from_document(snapshot.id, snapshot.to_dict() or {})
+    except ValueError as error:
+        logger.error(
+            "Issue %s unreadable; a new issue takes its reports: %s",
+            snapshot.id,
+            error,
+        )
+        return None
+    return snapshot, issue
+
+
 def read_holder(client: firestore.Client, lock_key: str) -> Issue | None:
     """The issue a fingerprint lock names, read outside any transaction; None
     when there is no lock or no readable issue (the transaction decides then)."""
     with store_errors("reading a fingerprint lock"):
         lock = client.collection(FINGERPRINTS).document(lock_key).get(**call_options())
-        holder_id = (lock.to_dict() or {}).get(ISSUE_ID) if lock.exists else None
-        if not isinstance(holder_id, str) or not holder_id:
-            return None
-        snapshot = client.collection(ISSUES).document(holder_id).get(**call_options())
-    if not snapshot.exists:
-        return None
-    try:
-        return issue_from_document(snapshot.id, snapshot.to_dict() or {})
-    except ValueError:
-        return None  # the transaction logs it and lets a new issue take over
+        found = lock_holder(client.collection(ISSUES), lock)
+    return found[1] if found is not None else None
 
 
 def fold_buffered(

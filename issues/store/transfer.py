@@ -30,7 +30,7 @@ from google.cloud.firestore_v1.document import DocumentReference
 
 from issues.domain import IssueCounts, Status
 from issues.store.backfill import rebuild_counts
-from issues.store.counters import ISSUE_COUNTS, SHARDS, STATS
+from issues.store.counters import counter_shards
 from issues.store.documents import (
     ACTIVITIES,
     COMMENT_COUNT,
@@ -214,8 +214,7 @@ class FirestoreIssueTransfer:
             activities += len(entry["activities"])
             last_id = issue_id
         writer.flush()
-        shards = self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
-        counts = rebuild_counts(self.client, self.issues, shards)
+        counts = rebuild_counts(self.client, self.issues, counter_shards(self.client))
         return TransferReport(issues, comments, activities, last_id, counts)
 
     def _lock(

@@ -29,15 +29,14 @@ from google.cloud.firestore_v1.transaction import Transaction
 
 from issues.domain import PAGE_MAX, Issue, Page, TrashedIssue
 from issues.store.counters import (
-    ISSUE_COUNTS,
-    SHARDS,
-    STATS,
     add_moves,
     counter_moves,
+    counter_shards,
     random_shard,
 )
 from issues.store.documents import (
     ACTIVITIES,
+    BUSY,
     COMMENTS,
     ISSUES,
     Snapshot,
@@ -93,17 +92,10 @@ class FirestoreIssueTrash:
         self.client = client or get_client()
         self.issues = self.client.collection(ISSUES)
         self.trash = self.client.collection(TRASH)
-        self.counter_shards = (
-            self.client.collection(STATS).document(ISSUE_COUNTS).collection(SHARDS)
-        )
+        self.counter_shards = counter_shards(self.client)
 
     def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
-        return run_transaction(
-            self.client,
-            run,
-            what=what,
-            busy="The issue is being changed by many callers; try again.",
-        )
+        return run_transaction(self.client, run, what=what, busy=BUSY)
 
     def move(self, *, issue_id: str, deleted_by: str, deleted_at: datetime) -> bool:
         """One transaction: read the issue, write it to the trash with who and

@@ -26,6 +26,7 @@ from django.conf import settings
 
 from issues.domain import Issue, UpdateResult
 from issues.store import Mutation
+from issues.store.documents import BUSY
 from issuetracker.deadlines import (
     Deadline,
     DeadlineReached,
@@ -42,7 +43,6 @@ HANDOVER: Final = 0.1
 # At most this many updates in one transaction (two writes each, of Firestore's
 # 500 a commit).
 BATCH_MAX: Final = 100
-BUSY: Final = "The issue is being changed by many callers; try again."
 
 _WAITING, _TAKEN, _WITHDRAWN = "waiting", "taken", "withdrawn"
 

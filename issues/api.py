@@ -11,11 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiResponse,
-    extend_schema,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework import status as http
 from rest_framework.parsers import BaseParser
@@ -29,13 +25,15 @@ from accounts.permissions import IsStaffOrCompatService, IsStaffOrService
 from accounts.services.audit import request_source
 from accounts.services.compat import actor_for_request, old_contract_assignee
 from issues import services
-from issues.domain import Page
+from issues.access import actor_id
+from issues.domain import NewIssue, Page
 from issues.schema import (
     ETAG,
     IF_MATCH,
     ISSUE_ID,
     JSON,
     LINK,
+    OLD_APP_CREATE_EXAMPLE,
     X_USER_ID,
     PageAutoSchema,
     problems,
@@ -110,6 +108,18 @@ class ApiView(ViewSet):
         return actor_for_request(
             user=request.user, claimed_id=claimed, create=write, field=field
         )
+
+    def reported(
+        self, request: Request, body: IssueCreateInput
+    ) -> tuple[Any, NewIssue]:
+        """The reporter and the report of a validated create body; under the old
+        contract the assignee is mapped as the old app named people."""
+        actor = self.actor(request, body.validated_data.get("reporter_id"))
+        report = body.new_issue()
+        if actor.acts_under_old_contract and report.assignee_id:
+            assignee = old_contract_assignee(assignee_id=report.assignee_id)
+            report = replace(report, assignee_id=assignee)
+        return actor, report
 
     def _anonymous_reporter_of(self, request: Request, issue_id: str) -> str | None:
         """For an anonymous caller, the reporter of the issue (read as one)."""
@@ -208,7 +218,7 @@ class IssueViewSet(ApiView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         actor = self.actor(request)
-        filters = query.filters(me=str(getattr(actor, "actor_id", "")))
+        filters = query.filters(me=actor_id(actor))
         page = selectors.issue_list(
             actor=actor,
             filters=filters,
@@ -246,34 +256,15 @@ class IssueViewSet(ApiView):
             ),
             **problems(400, 403, 409, 413, 415, 429),
         },
-        examples=[
-            OpenApiExample(
-                "Old app's example",
-                request_only=True,
-                value={
-                    "title": "Error in workflow",
-                    "description": "Workflow failed at step X",
-                    "type": "bug",
-                    "priority": "high",
-                    "reporter_id": "user123",
-                    "assignee_id": "dev456",
-                    "tags": ["workflow", "error"],
-                },
-            )
-        ],
+        examples=[OLD_APP_CREATE_EXAMPLE],
     )
     def create(self, request: Request) -> Response:
         """201 with the new issue; 200 with the issue that absorbed the report."""
         body = IssueCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
-        actor = self.actor(request, data.get("reporter_id"))
-        report = body.new_issue()
-        if actor.acts_under_old_contract and report.assignee_id:
-            assignee = old_contract_assignee(assignee_id=report.assignee_id)
-            report = replace(report, assignee_id=assignee)
+        actor, report = self.reported(request, body)
         result = services.issue_report(
-            actor=actor, data=report, occurrences=data["occurrences"]
+            actor=actor, data=report, occurrences=body.validated_data["occurrences"]
         )
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)

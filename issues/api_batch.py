@@ -6,7 +6,6 @@ sinks the others. The write rate limit counts every report of the batch.
 """
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -14,20 +13,47 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.services.compat import old_contract_assignee
 from issues import services
 from issues.api import ApiView
 from issues.domain import CreateResult
 from issues.schema import JSON, problems
-from issues.serializers import (
-    BATCH_MAX,
-    BatchOutput,
-    IssueBatchInput,
-    IssueCreateInput,
-    IssueOutput,
-)
+from issues.serializers import IssueCreateInput, IssueOutput, StrictInput
 from issuetracker.errors import ApplicationError
 from issuetracker.exception_handler import response_for
+
+# A batch holds at most this many reports.
+BATCH_MAX = 100
+
+
+class IssueBatchInput(StrictInput):
+    """`POST /issues/batch`: up to BATCH_MAX reports, each as `POST /issues`
+    takes it (validated one by one, in the view)."""
+
+    reports = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=BATCH_MAX,
+        help_text=f"1 to {BATCH_MAX} reports, each a body of `POST /issues`.",
+    )
+
+
+class BatchResultOutput(serializers.Serializer[Any]):
+    """The answer to one report of a batch, in the order sent."""
+
+    status = serializers.IntegerField(
+        help_text="201 created, 200 folded or replayed, else the problem's status."
+    )
+    id = serializers.CharField(required=False, help_text="The issue's id.")
+    issue = IssueOutput(required=False)
+    problem = serializers.DictField(
+        required=False, help_text="The problem+json body a single create would get."
+    )
+
+
+class BatchOutput(serializers.Serializer[Any]):
+    """One result per report, in the order of `reports`."""
+
+    results = BatchResultOutput(many=True)
 
 
 def _problem(error: Exception) -> dict[str, Any]:
@@ -116,16 +142,12 @@ class IssueBatchViewSet(ApiView):
             try:
                 one = IssueCreateInput(data=report)
                 one.is_valid(raise_exception=True)
-                data = one.validated_data
-                actor = self.actor(request, data.get("reporter_id"))
-                report = one.new_issue()
-                if actor.acts_under_old_contract and report.assignee_id:
-                    assignee = old_contract_assignee(assignee_id=report.assignee_id)
-                    report = replace(report, assignee_id=assignee)
+                actor, new = self.reported(request, one)
             except (ApplicationError, serializers.ValidationError) as error:
                 answers.append(_problem(error))
                 continue
-            accepted.append((len(answers), actor, report, data["occurrences"]))
+            occurrences = one.validated_data["occurrences"]
+            accepted.append((len(answers), actor, new, occurrences))
             answers.append(None)
         results = services.issue_report_batch(
             reports=[(actor, new, n) for _, actor, new, n in accepted]

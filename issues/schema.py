@@ -1,6 +1,6 @@
-"""OpenAPI pieces drf-spectacular cannot guess: the problem responses and shared
-parameters the API declares, how API keys are sent, that request bodies take no
-unknown keys, and links from a created issue onwards.
+"""OpenAPI pieces drf-spectacular cannot guess: the problem responses, shared
+parameters and examples the API declares, how API keys are sent, that request
+bodies take no unknown keys, and links from a created issue onwards.
 
 Defining an extension registers it; `IssuesConfig.ready` imports this module.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from issuetracker.exception_handler import PROBLEM_CONTENT_TYPE, ProblemSerializer
 
@@ -84,6 +84,22 @@ LINK = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[200],
     description='`<next URL>; rel="next"` when there is a next page.',
+)
+
+
+# A create body in the old app's shape (snake_case keys, `reporter_id`).
+OLD_APP_CREATE_EXAMPLE = OpenApiExample(
+    "Old app's example",
+    request_only=True,
+    value={
+        "title": "Error in workflow",
+        "description": "Workflow failed at step X",
+        "type": "bug",
+        "priority": "high",
+        "reporter_id": "user123",
+        "assignee_id": "dev456",
+        "tags": ["workflow", "error"],
+    },
 )
 
 

@@ -31,8 +31,7 @@ from issues.domain import (
     Status,
 )
 
-# A batch holds at most this many reports; a merged report at most this many.
-BATCH_MAX = 100
+# A merged report stands for at most this many occurrences.
 OCCURRENCES_MAX = 1_000_000
 
 
@@ -163,18 +162,6 @@ class IssueCreateInput(StrictInput):
     def new_issue(self) -> NewIssue:
         """The validated body as the domain's NewIssue (call after is_valid)."""
         return NewIssue.from_data(self.validated_data)
-
-
-class IssueBatchInput(StrictInput):
-    """`POST /issues/batch`: up to BATCH_MAX reports, each as `POST /issues`
-    takes it (validated one by one, in the view)."""
-
-    reports = serializers.ListField(
-        child=serializers.JSONField(),
-        min_length=1,
-        max_length=BATCH_MAX,
-        help_text=f"1 to {BATCH_MAX} reports, each a body of `POST /issues`.",
-    )
 
 
 class IssueUpdateInput(StrictInput):
@@ -394,22 +381,3 @@ class ActivityPageOutput(serializers.Serializer[Any]):
 
     activities = ActivityOutput(many=True)
     next = serializers.URLField(allow_null=True)
-
-
-class BatchResultOutput(serializers.Serializer[Any]):
-    """The answer to one report of a batch, in the order sent."""
-
-    status = serializers.IntegerField(
-        help_text="201 created, 200 folded or replayed, else the problem's status."
-    )
-    id = serializers.CharField(required=False, help_text="The issue's id.")
-    issue = IssueOutput(required=False)
-    problem = serializers.DictField(
-        required=False, help_text="The problem+json body a single create would get."
-    )
-
-
-class BatchOutput(serializers.Serializer[Any]):
-    """One result per report, in the order of `reports`."""
-
-    results = BatchResultOutput(many=True)

@@ -12,7 +12,6 @@ version and StoreUnavailable (503) when Firestore does not answer.
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from django.db import transaction
 
@@ -44,6 +43,7 @@ from issues.workflow import (
     is_replay,
     new_issue,
     record_occurrence,
+    with_new_watchers,
 )
 from issuetracker.errors import (
     ApplicationError,
@@ -91,7 +91,9 @@ def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> Creat
     now = _now()
     reporter_id = actor_id(actor)
     event_id = repo.new_id()
-    issue, activity = _new_report(actor, data, occurrences, now=now)
+    issue, activity = _new_report(
+        actor, data, occurrences, issue_id=data.id or repo.new_id(), now=now
+    )
     fingerprint = issue.fingerprint
 
     def absorb(current: Issue) -> Issue | None:
@@ -99,9 +101,7 @@ def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> Creat
             current, reporter_id=reporter_id, fingerprint=fingerprint
         ):
             return None
-        counted = record_occurrence(current, now=now, report_id=data.id)
-        extra = occurrences - 1
-        return replace(counted, occurrence_count=counted.occurrence_count + extra)
+        return record_occurrence(current, now=now, report_id=data.id, count=occurrences)
 
     try:
         if fingerprint is None:
@@ -156,7 +156,9 @@ def issue_report_batch(
         except ApplicationError as error:
             results[index] = error
             continue
-        issue, activity = _new_report(actor, data, occurrences, now=now)
+        issue, activity = _new_report(
+            actor, data, occurrences, issue_id=repo.new_id(), now=now
+        )
         plain.append((index, issue, activity, repo.new_id()))
     if plain:
         try:
@@ -182,12 +184,11 @@ def issue_report_batch(
 
 
 def _new_report(
-    actor: Actor, data: NewIssue, occurrences: int, *, now: datetime
+    actor: Actor, data: NewIssue, occurrences: int, *, issue_id: str, now: datetime
 ) -> tuple[Issue, Activity]:
-    """The issue a report would create (the caller's id, else a fresh one; its
-    first watchers; `occurrences` merged repeats) and its `created` activity."""
+    """The issue a report would create as `issue_id` (its first watchers;
+    `occurrences` merged repeats) and its `created` activity."""
     reporter_id = actor_id(actor)
-    issue_id = data.id or get_issue_repository().new_id()
     issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
     issue = replace(
         issue,
@@ -232,12 +233,6 @@ def _owns(actor: Actor, issue: Issue) -> bool:
     return issue.reporter_id == actor_id(actor)
 
 
-def _check_edit(actor: Actor, issue: Issue, moved: dict[str, Any]) -> None:
-    """Raise Forbidden unless the actor's role may make these changes to this
-    issue (`rules.check_edit`)."""
-    rules.check_edit(rules_role(actor), issue, moved, own=_owns(actor, issue))
-
-
 def issue_update(
     *,
     actor: Actor,
@@ -280,10 +275,10 @@ def issue_update(
                 "read it again and retry."
             )
         moved = changed_fields(issue, changes)
-        _check_edit(actor, issue, moved)
+        rules.check_edit(rules_role(actor), issue, moved, own=_owns(actor, issue))
         assigning.check_moved(moved, unknown_assignee)
         result = apply_changes(issue, changes, actor_id=editor_id, now=now)
-        return _with_new_watchers(issue, result, mentioned)
+        return with_new_watchers(issue, result, mentioned)
 
     result = repo.update(issue_id=issue_id, mutate=mutate, event_id=event_id)
     if result.activity is not None:  # something moved and was written
@@ -319,25 +314,6 @@ def _check_duplicate_of(actor: Actor, duplicate_of: str) -> None:
             f"duplicate_of: there is no issue {duplicate_of!r}.",
             errors={"duplicate_of": [f"No issue with id {duplicate_of!r}."]},
         ) from None
-
-
-def _with_new_watchers(
-    before: Issue, result: UpdateResult, mentioned: tuple[str, ...]
-) -> UpdateResult:
-    """`result` with a new assignee and the people a new description mentions
-    added to the issue's watchers (pure: runs inside the transaction)."""
-    after = result.issue
-    if result.activity is None:
-        return result
-    found = list(after.watcher_ids)
-    if after.assignee_id and after.assignee_id != before.assignee_id:
-        found.append(after.assignee_id)
-    if after.description != before.description:
-        found.extend(mentioned)
-    watchers = tuple(dict.fromkeys(found))
-    if watchers == after.watcher_ids:
-        return result
-    return replace(result, issue=replace(after, watcher_ids=watchers))
 
 
 def issue_watch(*, actor: Actor, issue_id: str, watching: bool) -> None:

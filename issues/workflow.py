@@ -220,10 +220,11 @@ def absorbs(issue: Issue, *, reporter_id: str, fingerprint: str) -> bool:
 
 
 def record_occurrence(
-    issue: Issue, *, now: datetime, report_id: str | None = None
+    issue: Issue, *, now: datetime, report_id: str | None = None, count: int = 1
 ) -> Issue:
-    """`issue` after one more report: occurrence count + 1, last seen `now`, and
-    the report's caller-chosen id (if any) among the last REPORT_IDS_KEPT.
+    """`issue` after one more report: occurrence count + `count` (a report of
+    merged repeats counts each), last seen `now`, and the report's caller-chosen
+    id (if any) among the last REPORT_IDS_KEPT.
 
     An occurrence is not an edit: `updatedAt` and `version` stay, so a crash loop
     neither floats the issue to the top of "recently updated" nor makes a
@@ -236,7 +237,7 @@ def record_occurrence(
         report_ids = (*report_ids, report_id)[-REPORT_IDS_KEPT:]
     return replace(
         issue,
-        occurrence_count=issue.occurrence_count + 1,
+        occurrence_count=issue.occurrence_count + count,
         last_seen_at=last_seen,
         report_ids=report_ids,
     )
@@ -246,3 +247,22 @@ def is_replay(stored: Issue, *, reporter_id: str, title: str) -> bool:
     """Whether a create that chose the id of `stored` repeats the report that made
     it (same reporter, same title) rather than claiming another's id."""
     return stored.reporter_id == reporter_id and stored.title == title
+
+
+def with_new_watchers(
+    before: Issue, result: UpdateResult, mentioned: tuple[str, ...]
+) -> UpdateResult:
+    """`result` with a new assignee and the people a new description mentions
+    added to the issue's watchers (inside the update's transaction)."""
+    after = result.issue
+    if result.activity is None:
+        return result
+    found = list(after.watcher_ids)
+    if after.assignee_id and after.assignee_id != before.assignee_id:
+        found.append(after.assignee_id)
+    if after.description != before.description:
+        found.extend(mentioned)
+    watchers = tuple(dict.fromkeys(found))
+    if watchers == after.watcher_ids:
+        return result
+    return replace(result, issue=replace(after, watcher_ids=watchers))

@@ -10,8 +10,8 @@ proxy trusted (the default) the address is REMOTE_ADDR and the header is ignored
 
 import functools
 import ipaddress
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -86,9 +86,12 @@ def client_address(remote_addr: str, forwarded_for: str | None, trust: Trust) ->
 
 def client_ip(request: "HttpRequest") -> str:
     """The request's client address under the `TRUSTED_PROXIES` setting."""
+    return meta_client_ip(request.META)
+
+
+def meta_client_ip(meta: Mapping[str, Any]) -> str:
+    """The client address of a request's `META` under `TRUSTED_PROXIES`."""
     trust = parse_trusted_proxies(str(getattr(settings, "TRUSTED_PROXIES", "")))
     return client_address(
-        request.META.get("REMOTE_ADDR", ""),
-        request.META.get("HTTP_X_FORWARDED_FOR"),
-        trust,
+        str(meta.get("REMOTE_ADDR") or ""), meta.get("HTTP_X_FORWARDED_FOR"), trust
     )

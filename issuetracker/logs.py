@@ -60,6 +60,36 @@ def incoming_request_id(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def logging_config(log_format: str, level: str) -> dict[str, Any]:
+    """settings.LOGGING: stdout in `log_format` (`json` or `plain`) at `level`,
+    every record with its request's id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request": {"()": "issuetracker.logs.RequestContextFilter"}},
+        "formatters": {
+            "plain": {
+                "()": "issuetracker.logs.PlainFormatter",
+                "format": (
+                    "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+                ),
+            },
+            "json": {"()": "issuetracker.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": log_format,
+                "filters": ["request"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        # SQL with its parameters (session keys among them) stays out, even at DEBUG.
+        "loggers": {"django.db.backends": {"level": "INFO"}},
+    }
+
+
 class RequestContextFilter(logging.Filter):
     """Puts the current request's id and client address on every record."""
 

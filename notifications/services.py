@@ -22,6 +22,7 @@ from accounts.policy import Actor
 from accounts.roles import Role
 from issues.domain import Priority
 from issues.events import EventKind, IssueEvent
+from issues.store import get_issue_repository
 from issuetracker.errors import NotFound
 from notifications import emails
 from notifications.domain import (
@@ -198,7 +199,7 @@ def event_deliver(*, event_id: str) -> int:
     event = store.event(event_id)
     if event is None:
         return 0
-    issue = store.issue(str(event.get("issueId", "")))
+    issue = get_issue_repository().get(str(event.get("issueId", "")))
     if issue is None:  # deleted since: nothing to tell
         store.forget_event(event_id)
         return 0
@@ -218,8 +219,7 @@ def event_deliver(*, event_id: str) -> int:
 
 def occurrence_deliver(*, issue_id: str, actor_id: str) -> int:
     """Tell an issue's watchers it occurred again, at most once an hour."""
-    store = NotificationStore()
-    issue = store.issue(issue_id)
+    issue = get_issue_repository().get(issue_id)
     if issue is None:
         return 0
     now = _now()
@@ -232,7 +232,7 @@ def occurrence_deliver(*, issue_id: str, actor_id: str) -> int:
         actor_id=actor_id,
         detail=f" ({issue.occurrence_count} times in all)",
     )
-    created = store.deliver(
+    created = NotificationStore().deliver(
         deliveries,
         now=now,
         event_id=event_id,

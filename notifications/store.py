@@ -22,8 +22,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.transaction import Transaction
 
-from issues.domain import Issue, Page
-from issues.store.documents import COMMENTS, CONTENT, ISSUES, Snapshot, read_issue
+from issues.domain import Page
+from issues.store.documents import COMMENTS, CONTENT, ISSUES, Snapshot
 from issues.store.outbox import CREATED as EVENT_CREATED
 from issues.store.outbox import EVENTS
 from issues.store.queries import ordered, query_key, run_page
@@ -115,14 +115,6 @@ class NotificationStore:
         with store_errors("reading an event"):
             row = self.events.document(event_id).get(**call_options())
         return (row.to_dict() or {}) if row.exists else None
-
-    def issue(self, issue_id: str) -> Issue | None:
-        """The issue an event is about (None when deleted since)."""
-        with store_errors("reading an issue"):
-            row = (
-                self.client.collection(ISSUES).document(issue_id).get(**call_options())
-            )
-        return read_issue(row) if row.exists else None
 
     def comment_text(self, issue_id: str, comment_id: str) -> str:
         """A comment's text ("" when it is gone)."""
@@ -255,12 +247,6 @@ class NotificationStore:
             row = self.counts.document(user_id).get(**call_options())
         value = (row.to_dict() or {}).get(UNREAD, 0) if row.exists else 0
         return max(int(value), 0)
-
-    def get(self, notification_id: str) -> Notification | None:
-        """One notification, whoever's it is."""
-        with store_errors("reading a notification"):
-            row = self.notifications.document(notification_id).get(**call_options())
-        return notification_from(row) if row.exists else None
 
     def mark_read(self, *, user_id: str, notification_id: str, now: datetime) -> bool:
         """Mark one of `user_id`'s notifications read and count it off, once;

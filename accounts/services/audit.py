@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from accounts.models import AuditAction, AuditEntry
+from issuetracker.clientip import meta_client_ip
 
 COMMAND: Final = "command"
 # An action a service performed with no request and no command behind it.
@@ -25,9 +26,10 @@ AUDIT_LIMIT_MAX: Final = 10_000
 
 
 def request_source(meta: Mapping[str, Any]) -> str:
-    """The client IP of a request, from its `META` (`REMOTE_ADDR`, which the
-    server behind the load balancer sets from the forwarded address)."""
-    return str(meta.get("REMOTE_ADDR") or "unknown")[:64]
+    """The client IP of a request, from its `META`, as the rate limits and the
+    logs see it (`issuetracker.clientip`: `TRUSTED_PROXIES` decides whether the
+    forwarded address counts)."""
+    return (meta_client_ip(meta) or "unknown")[:64]
 
 
 def command_actor() -> str:

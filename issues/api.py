@@ -6,7 +6,7 @@ contract needs it (compatibility mode); `actor_for_request` then names the actor
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -110,12 +110,13 @@ class ApiView(ViewSet):
         )
 
     def reported(
-        self, request: Request, body: IssueCreateInput
+        self, request: Request, validated: Mapping[str, Any]
     ) -> tuple[Any, NewIssue]:
-        """The reporter and the report of a validated create body; under the old
-        contract the assignee is mapped as the old app named people."""
-        actor = self.actor(request, body.validated_data.get("reporter_id"))
-        report = body.new_issue()
+        """The reporter and the report of a validated create body
+        (`IssueCreateInput`); under the old contract the assignee is mapped as
+        the old app named people."""
+        actor = self.actor(request, validated.get("reporter_id"))
+        report = NewIssue.from_data(validated)
         if actor.acts_under_old_contract and report.assignee_id:
             assignee = old_contract_assignee(assignee_id=report.assignee_id)
             report = replace(report, assignee_id=assignee)
@@ -262,7 +263,7 @@ class IssueViewSet(ApiView):
         """201 with the new issue; 200 with the issue that absorbed the report."""
         body = IssueCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        actor, report = self.reported(request, body)
+        actor, report = self.reported(request, body.validated_data)
         result = services.issue_report(
             actor=actor, data=report, occurrences=body.validated_data["occurrences"]
         )

@@ -188,6 +188,11 @@ class Issue:
     # A statistic the store keeps, like a cache: not part of an issue's identity,
     # so it takes no part in comparisons (a new issue's is filled in on storing).
     hourly_occurrences: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+    # Whether the `created` entry of its history is derived from the issue
+    # (`workflow.created_entry`) rather than stored: true of issues created
+    # since creates write one document; older ones have it stored, and the
+    # Flask app's may have none, so their history reads as it always did.
+    created_entry_derived: bool = False
 
     @property
     def search_words(self) -> list[str]:

@@ -24,7 +24,6 @@ from issues.domain import (
     IssueChanges,
     IssueFilters,
     IssueType,
-    NewIssue,
     Priority,
     Resolution,
     Sort,
@@ -158,10 +157,6 @@ class IssueCreateInput(StrictInput):
             "of one fingerprint into one report says how many (default 1)."
         ),
     )
-
-    def new_issue(self) -> NewIssue:
-        """The validated body as the domain's NewIssue (call after is_valid)."""
-        return NewIssue.from_data(self.validated_data)
 
 
 class IssueUpdateInput(StrictInput):

@@ -40,6 +40,7 @@ from issues.workflow import (
     absorbs,
     apply_changes,
     changed_fields,
+    created_entry,
     is_replay,
     new_issue,
     record_occurrence,
@@ -53,7 +54,11 @@ from issuetracker.errors import (
     NotFound,
     PreconditionFailed,
 )
-from notifications.services import people_mentioned, watches_automatically
+from notifications.services import (
+    people_mentioned,
+    report_may_notify,
+    watches_automatically,
+)
 
 
 def _now() -> datetime:
@@ -90,10 +95,10 @@ def issue_report(*, actor: Actor, data: NewIssue, occurrences: int = 1) -> Creat
     repo = get_issue_repository()
     now = _now()
     reporter_id = actor_id(actor)
-    event_id = repo.new_id()
     issue, activity = _new_report(
         actor, data, occurrences, issue_id=data.id or repo.new_id(), now=now
     )
+    event_id = repo.new_id() if report_may_notify(issue) else None
     fingerprint = issue.fingerprint
 
     def absorb(current: Issue) -> Issue | None:
@@ -146,7 +151,7 @@ def issue_report_batch(
     results: list[CreateResult | ApplicationError | None] = [None] * len(reports)
     repo = get_issue_repository()
     now = _now()
-    plain: list[tuple[int, Issue, Activity, str]] = []
+    plain: list[tuple[int, Issue, Activity, str | None]] = []
     for index, (actor, data, occurrences) in enumerate(reports):
         if data.fingerprint or data.id:
             continue
@@ -159,7 +164,8 @@ def issue_report_batch(
         issue, activity = _new_report(
             actor, data, occurrences, issue_id=repo.new_id(), now=now
         )
-        plain.append((index, issue, activity, repo.new_id()))
+        event_id = repo.new_id() if report_may_notify(issue) else None
+        plain.append((index, issue, activity, event_id))
     if plain:
         try:
             stored = repo.add_many(items=[(i, a, e) for _, i, a, e in plain])
@@ -187,16 +193,15 @@ def _new_report(
     actor: Actor, data: NewIssue, occurrences: int, *, issue_id: str, now: datetime
 ) -> tuple[Issue, Activity]:
     """The issue a report would create as `issue_id` (its first watchers;
-    `occurrences` merged repeats) and its `created` activity."""
-    reporter_id = actor_id(actor)
-    issue = new_issue(data, issue_id=issue_id, reporter_id=reporter_id, now=now)
+    `occurrences` merged repeats) and its `created` activity (for the outbox
+    event; the history derives it from the issue)."""
+    issue = new_issue(data, issue_id=issue_id, reporter_id=actor_id(actor), now=now)
     issue = replace(
         issue,
         watcher_ids=_first_watchers(actor, issue),
         occurrence_count=max(occurrences, 1),
     )
-    activity = Activity(type=ActivityType.CREATED, user_id=reporter_id, created_at=now)
-    return issue, activity
+    return issue, created_entry(issue)
 
 
 def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:
@@ -209,9 +214,9 @@ def _replay(stored: Issue, *, reporter_id: str, title: str) -> CreateResult:
     return CreateResult(issue=stored, created=False, replayed=True)
 
 
-def _published(result: CreateResult, reporter_id: str, event_id: str) -> None:
-    """Publish a committed report: a new issue (with its outbox event), or one
-    more occurrence (none)."""
+def _published(result: CreateResult, reporter_id: str, event_id: str | None) -> None:
+    """Publish a committed report: a new issue (with its outbox event when it
+    can notify anyone), or one more occurrence (none)."""
     kind = EventKind.REPORTED if result.created else EventKind.OCCURRED
     events.publish(
         IssueEvent(

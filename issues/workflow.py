@@ -202,6 +202,24 @@ def new_issue(
         first_seen_at=now,
         last_seen_at=now,
         version=1,
+        created_entry_derived=True,
+    )
+
+
+# The id of a `created` entry derived from its issue (stored entries have
+# Firestore's 20-character ids).
+CREATED_ENTRY_ID: Final = "created"
+
+
+def created_entry(issue: Issue) -> Activity:
+    """The `created` entry that opens the history of an issue whose
+    `created_entry_derived` is set: creates do not store it (one write less
+    per report)."""
+    return Activity(
+        type=ActivityType.CREATED,
+        user_id=issue.reporter_id,
+        created_at=issue.created_at,
+        id=CREATED_ENTRY_ID,
     )
 
 

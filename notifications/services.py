@@ -20,7 +20,7 @@ from django.core.cache import cache
 from accounts.models import User
 from accounts.policy import Actor
 from accounts.roles import Role
-from issues.domain import Priority
+from issues.domain import Issue, Priority
 from issues.events import EventKind, IssueEvent
 from issues.store import get_issue_repository
 from issuetracker.errors import NotFound
@@ -68,6 +68,18 @@ def people_mentioned(*, text: str) -> tuple[str, ...]:
     """The ids of the active staff `text` @mentions (outside code)."""
     names = mentioned_names(text)
     return tuple(sorted(user.actor_id for user in staff_named(names)))
+
+
+def report_may_notify(issue: Issue) -> bool:
+    """Whether a new issue can tell anyone (what `_candidates` finds for a
+    "reported" event): its assignee, people its description mentions, or the
+    subscribers to critical issues. A report that cannot (a service's routine
+    report) writes no outbox event and hands the queue nothing."""
+    return bool(
+        issue.assignee_id
+        or issue.priority is Priority.CRITICAL
+        or mentioned_names(issue.description)
+    )
 
 
 def event_committed(event: IssueEvent) -> None:

@@ -140,5 +140,5 @@ def issue_activities(
     check_limit(limit)
     visible(actor, issue)
     return get_issue_repository().activities_page(
-        issue_id=issue.id, limit=limit, cursor=cursor
+        issue=issue, limit=limit, cursor=cursor
     )

@@ -138,9 +138,10 @@ class IssueRepository(Protocol):
         """One page of an issue's comments, oldest first."""
 
     def activities_page(
-        self, *, issue_id: str, limit: int, cursor: str | None
+        self, *, issue: Issue, limit: int, cursor: str | None
     ) -> Page[Activity]:
-        """One page of an issue's history, oldest first."""
+        """One page of `issue`'s history, oldest first, opening with its
+        `created` entry (stored, or derived from the issue)."""
 
     def backfill(self, *, page_size: int = 300) -> BackfillReport:
         """Add the fields queries need to documents the Flask app wrote."""

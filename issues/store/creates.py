@@ -24,7 +24,6 @@ from issues.store import Absorption, IssueExists
 from issues.store.buffers import write_buffer
 from issues.store.counters import CounterKey, add_moves, counter_moves, random_shard
 from issues.store.documents import (
-    ACTIVITIES,
     CREATED,
     FINGERPRINT,
     FINGERPRINTS,
@@ -34,7 +33,6 @@ from issues.store.documents import (
     OCCURRENCES,
     REPORT_IDS,
     REPORTER,
-    activity_to_document,
     fingerprint_key,
     issue_to_document,
     read_issue,
@@ -51,7 +49,7 @@ T = TypeVar("T")
 
 REPORTS_BUSY: Final = "Many reports of this failure arrive at once; try again."
 
-# Issues created in one batch (two writes each, with their activity).
+# Issues created in one batch (one write each, two with an outbox event).
 ADD_MANY: Final = 200
 
 
@@ -75,15 +73,15 @@ class IssueCreates:
     def add(
         self, *, issue: Issue, activity: Activity, event_id: str | None = None
     ) -> Issue:
-        """One batch: the issue (must not exist), its `created` activity, the
-        outbox event `event_id` when given, and +1 on the counters of its status
-        and priority and the total (buffered, when `buffers` is on: written
-        within a second, with other creates')."""
+        """One batch: the issue (must not exist), the outbox event `event_id`
+        when given, and +1 on the counters of its status and priority and the
+        total (buffered, when `buffers` is on: written within a second, with
+        other creates'). The `created` entry of its history is not stored: the
+        history derives it from the issue (`activities_page`)."""
         ref = self.issues.document(issue.id)
         document = issue_to_document(issue)
         batch = self.client.batch()
         batch.create(ref, document)
-        batch.set(ref.collection(ACTIVITIES).document(), activity_to_document(activity))
         if event_id:
             batch.set(self.events.document(event_id), _reported(issue, activity))
         try:
@@ -112,9 +110,8 @@ class IssueCreates:
     def add_many(
         self, *, items: list[tuple[Issue, Activity, str | None]]
     ) -> list[Issue]:
-        """One batch (at most ADD_MANY issues): each issue, its `created`
-        activity and its outbox event (when it has an id), and the counter moves
-        of all of them summed."""
+        """One batch (at most ADD_MANY issues): each issue, its outbox event
+        (when it has an id), and the counter moves of all of them summed."""
         if len(items) > ADD_MANY:
             raise ValueError(f"add_many takes at most {ADD_MANY} issues.")
         batch = self.client.batch()
@@ -123,9 +120,6 @@ class IssueCreates:
             ref = self.issues.document(issue.id)
             document = issue_to_document(issue)
             batch.create(ref, document)
-            batch.set(
-                ref.collection(ACTIVITIES).document(), activity_to_document(activity)
-            )
             if event_id:
                 batch.set(self.events.document(event_id), _reported(issue, activity))
             moves.update(counter_moves(None, document))
@@ -148,7 +142,8 @@ class IssueCreates:
         the new issue.
 
         Two concurrent reports read the same lock, so one of them commits and
-        the other runs again and finds the issue the first one made. `absorb`
+        the other runs again and finds the issue the first one made. As in
+        `add`, the new issue's `created` history entry is derived, not stored. `absorb`
         must be pure (Firestore may run it again on contention).
 
         With buffering on, a report the lock's issue absorbs is counted in the
@@ -246,10 +241,6 @@ class IssueCreates:
                 transaction.update(snapshot.reference, occurrence)
                 return CreateResult(issue=absorbed, created=False)
             transaction.create(new_ref, document)
-            transaction.set(
-                new_ref.collection(ACTIVITIES).document(),
-                activity_to_document(activity),
-            )
             add_moves(transaction, shard, counter_moves(None, document))
             if event_id:
                 transaction.set(

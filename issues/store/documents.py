@@ -62,6 +62,7 @@ COMMENT_COUNT, WATCHERS, VERSION = "commentCount", "watcherIds", "version"
 REPORT_IDS = "reportIds"
 RESOLUTION, DUPLICATE_OF, COMPONENT = "resolution", "duplicateOf", "component"
 HOURLY = "hourlyOccurrences"
+CREATED_ENTRY_DERIVED = "createdEntryDerived"
 # Added for queries: the normalized search words and a sortable priority.
 SEARCH_WORDS, PRIORITY_RANK = "searchWords", "priorityRank"
 # Comment and activity document fields.
@@ -220,6 +221,7 @@ def issue_from_document(issue_id: str, data: Mapping[str, Any]) -> Issue:
         duplicate_of=_optional_text(data, DUPLICATE_OF),
         component=_optional_text(data, COMPONENT),
         hourly_occurrences=as_hours(data.get(HOURLY)),
+        created_entry_derived=data.get(CREATED_ENTRY_DERIVED) is True,
     )
 
 
@@ -251,6 +253,7 @@ def issue_to_document(issue: Issue) -> dict[str, Any]:
         SEARCH_WORDS: issue.search_words,
         PRIORITY_RANK: issue.priority.rank,
         HOURLY: _first_hours(issue),
+        CREATED_ENTRY_DERIVED: issue.created_entry_derived,
     }
 
 

@@ -70,6 +70,7 @@ from issues.store.outbox import EVENTS, event_document
 from issues.store.queries import (
     aggregate_count,
     duplicates_query,
+    encode_cursor,
     ordered,
     plan_issue_query,
     query_key,
@@ -78,6 +79,7 @@ from issues.store.queries import (
 )
 from issues.store.trash import FirestoreIssueTrash
 from issues.store.updates import Pending, in_turn
+from issues.workflow import created_entry
 from issuetracker.errors import NotFound
 from issuetracker.firestore import (
     call_options,
@@ -339,15 +341,28 @@ class FirestoreIssueRepository(IssueCreates):
         return self._sub_page(issue_id, COMMENTS, read, limit, cursor)
 
     def activities_page(
-        self, *, issue_id: str, limit: int, cursor: str | None
+        self, *, issue: Issue, limit: int, cursor: str | None
     ) -> Page[Activity]:
-        """Oldest first; unreadable activities are logged and skipped."""
+        """Oldest first; unreadable activities are logged and skipped. The first
+        page of an issue whose `created` entry is derived opens with it."""
 
         def read(row: Snapshot) -> Activity | None:
             try:
                 return activity_from_document(row.id, row.to_dict() or {})
             except ValueError as error:
-                logger.error("Activity %s/%s skipped: %s", issue_id, row.id, error)
+                logger.error("Activity %s/%s skipped: %s", issue.id, row.id, error)
                 return None
 
-        return self._sub_page(issue_id, ACTIVITIES, read, limit, cursor)
+        page = self._sub_page(issue.id, ACTIVITIES, read, limit, cursor)
+        if cursor is not None or not issue.created_entry_derived:
+            return page
+        items = [created_entry(issue), *page.items]
+        if len(items) <= limit:
+            return Page(items=items, next_cursor=page.next_cursor)
+        last = items[limit - 1]
+        return Page(
+            items=items[:limit],
+            next_cursor=encode_cursor(
+                query_key((ACTIVITIES, issue.id)), [last.created_at, last.id]
+            ),
+        )

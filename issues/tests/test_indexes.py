@@ -186,7 +186,7 @@ def test_queries_sent_by_the_other_repository_methods_have_their_indexes(
     repo = FirestoreIssueRepository()
     dashboard = FirestoreDashboardStore()
     repo.comments_page(issue_id=issue.id, limit=10, cursor=None)
-    repo.activities_page(issue_id=issue.id, limit=10, cursor=None)
+    repo.activities_page(issue=issue, limit=10, cursor=None)
     repo.count(filters=IssueFilters(status=Status.OPEN, priority=Priority.HIGH))
     repo.count(filters=IssueFilters(component="ledger", type=IssueType.BUG))
     repo.duplicate_ids(issue_id=issue.id, limit=100)

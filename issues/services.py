@@ -20,7 +20,7 @@ from accounts.policy import Actor, require, rules_role
 from accounts.roles import Action
 from accounts.services.audit import SYSTEM, audit_record
 from issues import assigning, events, rules
-from issues.access import actor_id, visible
+from issues.access import actor_id, owns, visible
 from issues.converters import is_issue_id
 from issues.domain import (
     UNSET,
@@ -31,7 +31,6 @@ from issues.domain import (
     Issue,
     IssueChanges,
     NewIssue,
-    Status,
     UpdateResult,
 )
 from issues.events import EventKind, IssueEvent
@@ -234,10 +233,6 @@ def issue_create(*, actor: Actor, data: NewIssue) -> Issue:
     return issue_report(actor=actor, data=data).issue
 
 
-def _owns(actor: Actor, issue: Issue) -> bool:
-    return issue.reporter_id == actor_id(actor)
-
-
 def issue_update(
     *,
     actor: Actor,
@@ -280,7 +275,7 @@ def issue_update(
                 "read it again and retry."
             )
         moved = changed_fields(issue, changes)
-        rules.check_edit(rules_role(actor), issue, moved, own=_owns(actor, issue))
+        rules.check_edit(rules_role(actor), issue, moved, own=owns(actor, issue))
         assigning.check_moved(moved, unknown_assignee)
         result = apply_changes(issue, changes, actor_id=editor_id, now=now)
         return with_new_watchers(issue, result, mentioned)
@@ -359,16 +354,6 @@ def issue_delete(*, actor: Actor, issue_id: str, source: str = SYSTEM) -> None:
     events.publish(
         IssueEvent(kind=EventKind.DELETED, issue_id=issue_id, actor_id=actor_id(actor))
     )
-
-
-def status_moves(*, actor: Actor, issue: Issue) -> list[Status]:
-    """The statuses `actor` may move `issue` to now (for the portal's form)."""
-    return rules.status_moves(rules_role(actor), issue, own=_owns(actor, issue))
-
-
-def editable_fields(*, actor: Actor, issue: Issue) -> frozenset[str]:
-    """The fields (domain names) `actor` may change on `issue`, status aside."""
-    return rules.editable_fields(rules_role(actor), issue, own=_owns(actor, issue))
 
 
 # --- comments and history ------------------------------------------------------------

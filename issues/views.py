@@ -25,7 +25,7 @@ from django.views import View
 from accounts.policy import require
 from accounts.roles import Action
 from accounts.services import users as accounts_users
-from issues import assigning, services
+from issues import access, assigning, services
 from issues.domain import EDITABLE_FIELDS, PAGE_DEFAULT, Issue, Status
 from issues.forms import CommentForm, IssueEditForm, IssueFilterForm, IssueForm
 from issues.selectors import dashboard, issue_page
@@ -240,8 +240,8 @@ class IssueUpdateView(PortalView):
         issue = selectors.issue_get(actor=actor, issue_id=issue_id)
         form = edit_form(
             issue,
-            fields_allowed=services.editable_fields(actor=actor, issue=issue),
-            status_moves=services.status_moves(actor=actor, issue=issue),
+            fields_allowed=access.editable_fields(actor=actor, issue=issue),
+            status_moves=access.status_moves(actor=actor, issue=issue),
             data=request.POST,
         )
         if form.is_empty:

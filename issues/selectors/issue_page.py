@@ -10,7 +10,7 @@ from typing import Any
 
 from accounts.policy import user_can
 from accounts.roles import Action
-from issues import services
+from issues import access
 from issues.domain import PAGE_MAX, Activity, ActivityType, Comment, Issue, Status
 from issues.selectors.issues import (
     issue_activities,
@@ -80,8 +80,8 @@ def issue_page_get(*, actor: Any, issue_id: str) -> IssuePage:
         timeline=merge_timeline(comments.items, activities.items),
         more_comments=comments.next_cursor is not None,
         more_history=activities.next_cursor is not None,
-        status_moves=services.status_moves(actor=actor, issue=issue),
-        editable_fields=services.editable_fields(actor=actor, issue=issue),
+        status_moves=access.status_moves(actor=actor, issue=issue),
+        editable_fields=access.editable_fields(actor=actor, issue=issue),
         can_comment=user_can(actor, Action.CREATE),
         duplicates=duplicates,
     )

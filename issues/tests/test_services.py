@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from issues import services
+from issues import access, services
 from issues.domain import (
     UNSET,
     ActivityType,
@@ -307,8 +307,8 @@ def test_service_may_not_close_or_reopen_its_own_resolved_issue(
             actor=service, issue_id=own.id, changes=IssueChanges(status=status)
         ).issue
     assert own.status is Status.RESOLVED
-    assert services.status_moves(actor=service, issue=own) == []
-    assert services.status_moves(actor=developer, issue=own) == [
+    assert access.status_moves(actor=service, issue=own) == []
+    assert access.status_moves(actor=developer, issue=own) == [
         Status.OPEN,
         Status.CLOSED,
     ]
@@ -362,16 +362,16 @@ def test_delete_checks_the_role_first_and_reads_the_issue_once(
 
 def test_portal_helpers_follow_the_roles(tester, developer, service, make_issue):
     issue = make_issue(developer)
-    assert services.status_moves(actor=developer, issue=issue) == [
+    assert access.status_moves(actor=developer, issue=issue) == [
         Status.IN_PROGRESS,
         Status.RESOLVED,
         Status.CLOSED,
     ]
-    assert services.status_moves(actor=tester, issue=issue) == []
-    assert services.editable_fields(actor=tester, issue=issue) == frozenset()
-    assert "title" in services.editable_fields(actor=developer, issue=issue)
+    assert access.status_moves(actor=tester, issue=issue) == []
+    assert access.editable_fields(actor=tester, issue=issue) == frozenset()
+    assert "title" in access.editable_fields(actor=developer, issue=issue)
     own = make_issue(service)
-    assert services.editable_fields(actor=service, issue=own) == {
+    assert access.editable_fields(actor=service, issue=own) == {
         "priority",
         "resolution",
         "duplicate_of",

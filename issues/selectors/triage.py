@@ -4,9 +4,10 @@ The queue is the open issues reported by services that nobody is assigned to,
 grouped by service and component, each with its occurrences of the last 24
 hours read from the issue document itself (`hourlyOccurrences`): no read per
 row. It pages with a cursor in the URL: services in name order, then each
-service's components (none first), newest first within a component. Every
-field of that order stays put while an issue waits, so a page boundary never
-moves and a group cut by one continues at the top of the next page.
+service's components (none first), newest first within a component. A report
+keeps its place in that order while it waits (unless its component is edited),
+so a page boundary does not move and a group cut by one continues at the top
+of the next page.
 """
 
 from bisect import bisect_left
@@ -23,10 +24,9 @@ from issues.hourly import last_hours
 from issues.search import search_words
 from issues.selectors.dashboard import service_ids
 from issues.store.dashboard import DashboardStore, Positioned, get_dashboard_store
-from issues.store.queries import decode_cursor, encode_cursor
+from issues.store.queries import decode_cursor, encode_cursor, invalid_cursor
 from issues.store.similar import get_similar_store
 from issuetracker.concurrency import run_side_by_side
-from issuetracker.errors import InvalidInput
 
 PAGE_SIZE = 50
 # Once the page's first service runs out, the next services are asked this
@@ -93,10 +93,7 @@ def _decode(cursor: str | None) -> _After | None:
         return None
     service, *position = decode_cursor(cursor, CURSOR_KEY, 4)
     if not isinstance(service, str):
-        raise InvalidInput(
-            "The cursor is not valid for this list; start again without it.",
-            errors={"cursor": ["Use the `more` link of the same queue."]},
-        )
+        raise invalid_cursor()
     return _After(service, position)
 
 

@@ -35,8 +35,8 @@ RESOLVED_CHANGE: Final = {
     "newValue": str(Status.RESOLVED),
 }
 # The triage queue's order within a service: by component (none first), then
-# newest first. Both fields never change while an issue waits, so a cursor
-# page boundary does not move.
+# newest first. A report keeps both while it waits (unless someone edits its
+# component), so reports taken or arriving meanwhile move no page boundary.
 QUEUE_ORDERS: Final = ((COMPONENT, Query.ASCENDING), (CREATED, Query.DESCENDING))
 
 

@@ -80,11 +80,16 @@ def decode_cursor(cursor: str, key: str, size: int) -> list[Any]:
     except (binascii.Error, ValueError, KeyError, TypeError):
         valid = False
     if not valid:
-        raise InvalidInput(
-            "The cursor is not valid for this list; start again without it.",
-            errors={"cursor": ["Use the `next` link of the same list."]},
-        )
+        raise invalid_cursor()
     return values
+
+
+def invalid_cursor() -> InvalidInput:
+    """The 400 for a cursor this list did not make."""
+    return InvalidInput(
+        "The cursor is not valid for this list; start again without it.",
+        errors={"cursor": ["Use the `next` link of the same list."]},
+    )
 
 
 def row_values(snapshot: Snapshot, orders: Sequence[tuple[str, str]]) -> list[Any]:

@@ -15,6 +15,7 @@ from issues.tests import test_browser_portal as shared
 portal = shared.portal
 page = shared.page
 PASSWORD = shared.PASSWORD
+ZONE = shared.ZONE
 sign_in = shared.sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,6 +121,9 @@ def test_clear_a_queue_of_30_service_reports_with_the_keyboard_only(
         keys.press("j")
         keys.press("a")
         expect(rows.nth(n).locator(".row-done")).to_be_visible()
+    keys.press("b")  # into the bulk form, and out again: Esc leaves a field
+    expect(page.locator("#bulk-action")).to_be_focused()
+    keys.press("Escape")
 
     def bulk(first: int, action: str, value: str = "") -> None:
         for _ in range(10):
@@ -167,4 +171,6 @@ def test_more_reports_appends_the_next_page_in_place(
     expect(page.get_by_text("(continued)")).to_be_visible()
     expect(page.get_by_role("link", name="More reports")).to_have_count(0)
     expect(page).to_have_url(f"{portal}/triage/")  # appended, not a new page
+    # app.js puts the appended rows' times in the viewer's zone too.
+    expect(rows.last.locator("time").first).to_have_attribute("title", re.compile(ZONE))
     expect(page.locator("[data-bulk-count]")).to_be_visible()

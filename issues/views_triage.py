@@ -44,16 +44,22 @@ class TriageView(PortalView):
     """`/triage/`: the service reports nobody has picked up, by service."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        """Render the queue."""
-        queue = triage.triage_queue(actor=request.user)
+        """Render a page of the queue (`?cursor=` from the "more" link); for
+        htmx, only its groups and link, to append in place."""
+        queue = triage.triage_queue(
+            actor=request.user, cursor=request.GET.get("cursor") or None
+        )
+        context = {"queue": queue, **_context(request)}
+        if is_htmx(request):
+            return render(request, "issues/_triage_page.html", context)
         return render(
             request,
             "issues/triage.html",
             {
-                "queue": queue,
+                **context,
+                "page_size": triage.PAGE_SIZE,
                 "bulk_form": BulkForm(),
                 "people": people_suggestions(),
-                **_context(request),
             },
         )
 

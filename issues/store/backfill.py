@@ -18,6 +18,7 @@ from issues.store.counters import COUNTER_SHARDS, NO_ISSUES, counts_to_shard
 from issues.store.documents import (
     ASSIGNEE,
     BUSY,
+    COMPONENT,
     DOCUMENT_ID,
     PRIORITY,
     PRIORITY_RANK,
@@ -47,7 +48,7 @@ def backfill_issues(
 ) -> BackfillReport:
     """Add what queries need to documents the Flask app wrote; idempotent.
 
-    Writes `searchWords`, `priorityRank`, `version`, `assigneeId` and the
+    Writes `searchWords`, `priorityRank`, `version`, `assigneeId`, `component` and the
     camelCase ids and real timestamps of snake_case or ISO-text fields, without
     touching `updatedAt`. Pages through the collection by document id; a
     document changed meanwhile (update-time precondition) is read again.
@@ -77,6 +78,8 @@ def backfill_issues(
                 PRIORITY_RANK: issue.priority.rank,
                 VERSION: issue.version,
                 ASSIGNEE: issue.assignee_id,
+                # The triage queue sorts on it: a document without it is left out.
+                COMPONENT: issue.component,
             }
             fixes.update(
                 {

@@ -80,14 +80,20 @@ def decode_cursor(cursor: str, key: str, size: int) -> list[Any]:
     except (binascii.Error, ValueError, KeyError, TypeError):
         valid = False
     if not valid:
-        raise InvalidInput(
-            "The cursor is not valid for this list; start again without it.",
-            errors={"cursor": ["Use the `next` link of the same list."]},
-        )
+        raise invalid_cursor()
     return values
 
 
-def _row_values(snapshot: Snapshot, orders: Sequence[tuple[str, str]]) -> list[Any]:
+def invalid_cursor() -> InvalidInput:
+    """The 400 for a cursor this list did not make."""
+    return InvalidInput(
+        "The cursor is not valid for this list; start again without it.",
+        errors={"cursor": ["Use the `next` link of the same list."]},
+    )
+
+
+def row_values(snapshot: Snapshot, orders: Sequence[tuple[str, str]]) -> list[Any]:
+    """The values of `snapshot` a query in `orders` sorts on, its id last."""
     data = snapshot.to_dict() or {}
     return [data.get(name) for name, _ in orders] + [snapshot.id]
 
@@ -159,11 +165,20 @@ def ordered(
     query: Query, orders: Sequence[tuple[str, str]], key: str, cursor: str | None
 ) -> Query:
     """`query` in `orders`, ties broken by document id, after `cursor`'s row."""
+    after = decode_cursor(cursor, key, len(orders) + 1) if cursor else None
+    return ordered_after(query, orders, after)
+
+
+def ordered_after(
+    query: Query, orders: Sequence[tuple[str, str]], after: Sequence[Any] | None
+) -> Query:
+    """`query` in `orders`, ties broken by document id, after the row whose
+    `row_values` are `after` (from the start when None)."""
     for name, direction in orders:
         query = query.order_by(name, direction=direction)
     query = query.order_by(DOCUMENT_ID, direction=orders[-1][1])
-    if cursor:
-        query = query.start_after(decode_cursor(cursor, key, len(orders) + 1))
+    if after is not None:
+        query = query.start_after(list(after))
     return query
 
 
@@ -235,7 +250,7 @@ def run_page(
             items.append(item)
     more = consumed < len(rows) or len(rows) == fetch
     next_cursor = (
-        encode_cursor(key, _row_values(rows[consumed - 1], orders))
+        encode_cursor(key, row_values(rows[consumed - 1], orders))
         if more and consumed
         else None
     )

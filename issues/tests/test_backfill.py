@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from issues.domain import IssueFilters, Sort
 from issues.search import query_words
 from issues.selectors import issues as selectors
+from issues.selectors import triage
 
 
 def run() -> str:
@@ -17,11 +18,14 @@ def run() -> str:
     return out.getvalue()
 
 
-def test_old_issues_become_searchable_and_sortable(store, developer, make_issue):
+def test_old_issues_become_searchable_and_sortable(
+    store, developer, service, make_issue
+):
     store.collection("issues").document("old").set(
         {
             "title": "Broker timeout",
             "description": "From the Flask app",
+            "status": "open",
             "priority": "critical",
             "reporter_id": "workflow-consumer",
             "createdAt": "2024-01-01T12:00:00Z",
@@ -42,6 +46,8 @@ def test_old_issues_become_searchable_and_sortable(store, developer, make_issue)
     assert ids(search) == ["old"]
     assert ids(IssueFilters(sort=Sort.PRIORITY))[0] == "old"
     assert ids(IssueFilters(reporter_id="workflow-consumer")) == ["old"]
+    queue = triage.triage_queue(actor=developer)
+    assert [row.issue.id for group in queue.groups for row in group.rows] == ["old"]
     stored = store.collection("issues").document("old").get().to_dict()
     assert stored["createdAt"] == datetime(2024, 1, 1, 12, tzinfo=UTC)
     assert stored["version"] == 0

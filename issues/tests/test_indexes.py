@@ -29,7 +29,7 @@ from google.cloud.firestore_v1.types import StructuredQuery
 
 from issues import services
 from issues.domain import IssueFilters, IssueType, Priority, Sort, Status
-from issues.store.dashboard import FirestoreDashboardStore
+from issues.store.dashboard import FirestoreDashboardStore, queue_query
 from issues.store.firestore import FirestoreIssueRepository
 from issues.store.queries import plan_issue_query
 from issues.store.transfer import FirestoreIssueTransfer
@@ -195,6 +195,8 @@ def test_queries_sent_by_the_other_repository_methods_have_their_indexes(
     dashboard.count_created_between(start=now - timedelta(days=1), end=now)
     dashboard.count_resolved_between(start=now - timedelta(days=1), end=now)
     dashboard.unassigned_open_by(reporter_ids=["a", "b"], limit=5)
+    dashboard.unassigned_open_of(reporter_id="a", limit=5, after=None)
+    dashboard.unassigned_open_of(reporter_id="a", limit=5, after=[None, now, "x"])
     repo.rebuild_counts()
     repo.counts()
     trash = FirestoreIssueTrash()
@@ -213,6 +215,7 @@ def test_the_index_file_lists_no_index_nothing_needs(firestore_emulator):
     needed: set[Index] = set()
     for filters in every_list_filter():
         needed |= required(plan_issue_query(collection, filters, cursor=None).query)
+    needed |= required(queue_query(collection, "svc", None))  # the triage queue
     # Other collections' indexes are checked by their apps' tests.
     unused = {
         i for i in declared() - needed if i[1] == "COLLECTION" and i[0] == "issues"

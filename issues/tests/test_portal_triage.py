@@ -132,7 +132,7 @@ def test_every_staff_role_sees_the_queue(client, make_user, reports, role):
     assert offers_actions is (role in ("admin", "developer"))
 
 
-def test_a_services_groups_stay_together_busiest_service_first(
+def test_groups_come_by_service_then_component_each_together(
     make_user, developer, store
 ):
     feed = make_user(role="service", username="market-data-feed")

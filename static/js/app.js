@@ -93,4 +93,8 @@
     localiseTimes(document);
     loadFragments(document);
   });
+  // Rows htmx puts in place (triage actions, "More reports") show local times too.
+  document.addEventListener("htmx:afterSettle", function () {
+    localiseTimes(document);
+  });
 })();

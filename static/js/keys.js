@@ -2,10 +2,11 @@
    here is also a link, a button or a form that works without this file.
    j / k   move down / up in a list         o or Enter  open the issue
    x       select the issue (bulk actions)  a           take it (assign to me)
-   e       edit the issue                   c           new issue
-   /       search                           ?           show these keys
-   Shortcuts never fire while typing in a field. Shift-click on a checkbox
-   selects the range from the last one clicked. */
+   b       go to the bulk action            e           edit the issue
+   c       new issue                        /           search
+   ?       show these keys                  Esc         leave a field
+   Shortcuts never fire while typing in a field (Esc leaves it). Shift-click on
+   a checkbox selects the range from the last one clicked. */
 (function () {
   "use strict";
 
@@ -13,11 +14,13 @@
     ["j / k", "Next / previous issue in the list"],
     ["o or Enter", "Open the issue"],
     ["x", "Select the issue for a bulk action"],
+    ["b", "Go to the bulk action for the selected issues"],
     ["a", "Take it (triage queue), assign to me (issue page)"],
     ["e", "Edit the issue"],
     ["c", "New issue"],
     ["/", "Search"],
     ["?", "Show or hide these keys"],
+    ["Esc", "Leave a field, so these keys work again"],
   ];
   var current = -1;
   var lastChecked = null;
@@ -106,7 +109,12 @@
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
-    if (typing(event.target)) return;
+    if (typing(event.target)) {
+      // Esc leaves the field (once any list it opened is closed), so a
+      // keyboard-only user gets the shortcuts back.
+      if (event.key === "Escape" && !event.defaultPrevented) event.target.blur();
+      return;
+    }
     var dialog = document.getElementById("keys-help");
     if (dialog && dialog.open && event.key !== "?") return;
     var row = currentRow();
@@ -142,6 +150,11 @@
         else if (document.querySelector("[data-assign-me]")) {
           document.querySelector("[data-assign-me]").click();
         } else handled = false;
+        break;
+      case "b":
+        var bulk = document.getElementById("bulk-action");
+        if (bulk) bulk.focus();
+        else handled = false;
         break;
       case "e":
         if (row) go(row.getAttribute("data-href") + "#edit-form");

@@ -9,9 +9,11 @@ the same bytes. Values Firestore has and JSON lacks are tagged: timestamps as
 back as they were, so export -> import -> export is identical.
 
 The export reads a page of issues at a time (a cursor on the document id, never
-an offset) and each issue's comments and activities (fetched for a page in a few
-threads), writing as it goes: memory holds one page. `after` resumes after the
-last id a previous run reported. The trash, notifications and fingerprint locks
+an offset) and the page's comments and activities in bulk: one collection-group
+query each, ordered by document path and paged by a cursor, bounded by the page's
+first issue and the next page's (so no query per issue). It writes as it goes:
+memory holds one page. `after` resumes after the last id a previous run
+reported. The trash, notifications and fingerprint locks
 are not exported; the import rebuilds the locks of unresolved issues and the
 counters.
 """
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final, TextIO
 
 from google.cloud import firestore
@@ -33,7 +36,6 @@ from issues.store.backfill import rebuild_counts
 from issues.store.counters import counter_shards
 from issues.store.documents import (
     ACTIVITIES,
-    COMMENT_COUNT,
     COMMENTS,
     CREATED,
     DOCUMENT_ID,
@@ -43,7 +45,6 @@ from issues.store.documents import (
     ISSUES,
     REPORTER,
     STATUS,
-    Snapshot,
     fingerprint_key,
 )
 from issuetracker.errors import Conflict, InvalidInput
@@ -52,7 +53,8 @@ from issuetracker.firestore import call_options, get_client, store_errors
 EXPORT_PAGE: Final = 200
 # Writes per import batch (Firestore allows 500).
 IMPORT_BATCH: Final = 400
-FETCH_THREADS: Final = 16
+# Comments or activities read by one query of an export.
+CHILD_PAGE: Final = 1000
 _UNRESOLVED: Final = frozenset({str(Status.OPEN), str(Status.IN_PROGRESS)})
 
 
@@ -93,6 +95,14 @@ def decode_value(value: Any, client: firestore.Client) -> Any:
 
 
 @dataclass(frozen=True)
+class _Range:
+    """Issues from `first` up to, not including, `following` (None: the end)."""
+
+    first: DocumentReference
+    following: DocumentReference | None
+
+
+@dataclass(frozen=True)
 class TransferReport:
     """How many issues, comments and activities went through; the last id."""
 
@@ -110,37 +120,20 @@ class FirestoreIssueTransfer:
         self.client = client or get_client()
         self.issues = self.client.collection(ISSUES)
 
-    def _children(self, snapshot: Snapshot) -> tuple[list[Any], list[Any]]:
-        """The issue's comments and activities by id (no comment query when its
-        stored `commentCount` is 0, as it is for most issues)."""
-        found: list[list[Any]] = []
-        data = snapshot.to_dict() or {}
-        for name in (COMMENTS, ACTIVITIES):
-            if name == COMMENTS and data.get(COMMENT_COUNT) == 0:
-                found.append([])
-                continue
-            query = snapshot.reference.collection(name).order_by(DOCUMENT_ID)
-            found.append(
-                [
-                    {"id": row.id, "data": encode_value(row.to_dict() or {})}
-                    for row in query.stream(**call_options())
-                ]
-            )
-        return found[0], found[1]
-
     def export(
         self,
         out: TextIO,
         *,
         after: str | None = None,
         page_size: int = EXPORT_PAGE,
+        child_page: int = CHILD_PAGE,
         on_page: Callable[[str, int], None] | None = None,
     ) -> TransferReport:
         """Write every issue after `after` (by id) to `out`, a page at a time;
         `on_page(last_id, issues_so_far)` after each page is written."""
         issues = comments = activities = 0
         last_id = after
-        with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
             while True:
                 query = self.issues.order_by(DOCUMENT_ID)
                 if last_id:
@@ -148,13 +141,21 @@ class FirestoreIssueTransfer:
                         {DOCUMENT_ID: self.issues.document(last_id)}
                     )
                 with store_errors("exporting issues"):
-                    rows = list(query.limit(page_size).stream(**call_options()))
-                    children = list(pool.map(self._children, rows))
-                if not rows:
-                    break
-                for row, (row_comments, row_activities) in zip(
-                    rows, children, strict=True
-                ):
+                    # One issue more than the page: it bounds the page's history.
+                    rows = list(query.limit(page_size + 1).stream(**call_options()))
+                    rows, following = rows[:page_size], rows[page_size:]
+                    if not rows:
+                        break
+                    bounds = _Range(
+                        rows[0].reference, following[0].reference if following else None
+                    )
+                    by_comments, by_activities = pool.map(
+                        partial(self._children, bounds=bounds, child_page=child_page),
+                        (COMMENTS, ACTIVITIES),
+                    )
+                for row in rows:
+                    row_comments = by_comments.get(row.id, [])
+                    row_activities = by_activities.get(row.id, [])
                     line = {
                         "id": row.id,
                         "issue": encode_value(row.to_dict() or {}),
@@ -169,7 +170,43 @@ class FirestoreIssueTransfer:
                 out.flush()
                 if on_page is not None:
                     on_page(last_id, issues)
+                if not following:
+                    break
         return TransferReport(issues, comments, activities, last_id)
+
+    def _children(
+        self, name: str, bounds: "_Range", child_page: int
+    ) -> dict[str, list[Any]]:
+        """The `name` documents of the issues in `bounds`, by issue id, each
+        list in id order: one collection-group query ordered by path, paged by
+        a cursor (`child_page` documents a query).
+
+        An issue's path sorts just before its subcollections' documents, so the
+        range holds the history of the issues in it and of nothing else but
+        trashed issues (their history stays under `issues/`; no line asks for
+        it). Without an upper bound the range ends where `issues/` does.
+        """
+        query = (
+            self.client.collection_group(name)
+            .order_by(DOCUMENT_ID)
+            .start_at({DOCUMENT_ID: bounds.first})
+        )
+        if bounds.following is not None:
+            query = query.end_before({DOCUMENT_ID: bounds.following})
+        found: dict[str, list[Any]] = {}
+        while True:
+            rows = list(query.limit(child_page).stream(**call_options()))
+            for row in rows:
+                path = row.reference.path.split("/")
+                if path[0] != ISSUES:
+                    return found
+                if len(path) == 4:
+                    found.setdefault(path[1], []).append(
+                        {"id": row.id, "data": encode_value(row.to_dict() or {})}
+                    )
+            if len(rows) < child_page:
+                return found
+            query = query.start_after({DOCUMENT_ID: rows[-1].reference})
 
     def is_empty(self) -> bool:
         """Whether no issue is stored (one id read at most)."""

@@ -20,8 +20,9 @@ counters.
 
 import base64
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -53,6 +54,7 @@ from issuetracker.firestore import call_options, get_client, store_errors
 EXPORT_PAGE: Final = 200
 # Writes per import batch (Firestore allows 500).
 IMPORT_BATCH: Final = 400
+IMPORT_THREADS: Final = 4
 # Comments or activities read by one query of an export.
 CHILD_PAGE: Final = 1000
 _UNRESOLVED: Final = frozenset({str(Status.OPEN), str(Status.IN_PROGRESS)})
@@ -227,30 +229,31 @@ class FirestoreIssueTransfer:
             )
         issues = comments = activities = 0
         last_id = None
-        writer = _BatchWriter(self.client)
-        for number, entry in _entries(lines):
-            try:
-                issue_id = str(entry["id"])
-                document = decode_value(entry["issue"], self.client)
-                ref = self.issues.document(issue_id)
-                writer.set(ref, document)
-                for name, rows in (
-                    (COMMENTS, entry["comments"]),
-                    (ACTIVITIES, entry["activities"]),
-                ):
-                    for row in rows:
-                        data = decode_value(row["data"], self.client)
-                        writer.set(ref.collection(name).document(str(row["id"])), data)
-            except (KeyError, TypeError, ValueError) as error:
-                raise InvalidInput(
-                    f"Line {number} is not an exported issue: {error}"
-                ) from None
-            self._lock(writer, issue_id, document)
-            issues += 1
-            comments += len(entry["comments"])
-            activities += len(entry["activities"])
-            last_id = issue_id
-        writer.flush()
+        with _BatchWriter(self.client) as writer:
+            for number, entry in _entries(lines):
+                try:
+                    issue_id = str(entry["id"])
+                    document = decode_value(entry["issue"], self.client)
+                    ref = self.issues.document(issue_id)
+                    writer.set(ref, document)
+                    for name, rows in (
+                        (COMMENTS, entry["comments"]),
+                        (ACTIVITIES, entry["activities"]),
+                    ):
+                        for row in rows:
+                            data = decode_value(row["data"], self.client)
+                            writer.set(
+                                ref.collection(name).document(str(row["id"])), data
+                            )
+                except (KeyError, TypeError, ValueError) as error:
+                    raise InvalidInput(
+                        f"Line {number} is not an exported issue: {error}"
+                    ) from None
+                self._lock(writer, issue_id, document)
+                issues += 1
+                comments += len(entry["comments"])
+                activities += len(entry["activities"])
+                last_id = issue_id
         counts = rebuild_counts(self.client, self.issues, counter_shards(self.client))
         return TransferReport(issues, comments, activities, last_id, counts)
 
@@ -299,25 +302,52 @@ def _entries(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 class _BatchWriter:
-    """Sets documents in batches of IMPORT_BATCH writes."""
+    """Sets documents in batches of IMPORT_BATCH writes, committing up to
+    IMPORT_THREADS batches at once (the emulator and Firestore take writes to
+    different documents in parallel); memory holds at most twice that many."""
 
     def __init__(self, client: firestore.Client) -> None:
         self.client = client
         self.batch = client.batch()
         self.pending = 0
+        self.pool = ThreadPoolExecutor(max_workers=IMPORT_THREADS)
+        self.commits: deque[Future[Any]] = deque()
 
     def set(self, ref: DocumentReference, data: Mapping[str, Any]) -> None:
         self.batch.set(ref, dict(data))
         self.pending += 1
         if self.pending >= IMPORT_BATCH:
-            self.flush()
+            self._send()
 
-    def flush(self) -> None:
+    def _send(self) -> None:
         if self.pending:
-            with store_errors("importing issues"):
-                self.batch.commit(**call_options())
+            self.commits.append(self.pool.submit(_commit, self.batch))
             self.batch = self.client.batch()
             self.pending = 0
+        while len(self.commits) > 2 * IMPORT_THREADS:
+            self.commits.popleft().result()
+
+    def __enter__(self) -> "_BatchWriter":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        """Without an error: send what is left and wait for every commit (the
+        first failure raises). With one: drop the open batch, let the commits
+        sent finish."""
+        try:
+            if kind is None:
+                self._send()
+            while self.commits:
+                commit = self.commits.popleft()
+                if kind is None:
+                    commit.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+
+def _commit(batch: Any) -> None:
+    with store_errors("importing issues"):
+        batch.commit(**call_options())
 
 
 def get_issue_transfer() -> FirestoreIssueTransfer:

@@ -98,7 +98,7 @@ def test_pages_of_the_trash_follow_the_next_link(client, admin, developer, make_
         services.issue_delete(actor=admin, issue_id=issue.id)
     client.force_login(admin)
     seen: list[str] = []
-    url = TRASH
+    url: str | None = TRASH
     while url:
         html = client.get(url).content.decode()
         seen += [t for t in titles if f">{t} <" in html]

@@ -51,8 +51,9 @@ from issues.store.documents import (
 from issuetracker.errors import Conflict, InvalidInput
 from issuetracker.firestore import call_options, get_client, store_errors
 
-# Issues per export page (memory holds one, with its history): each page costs
-# three queries, and the emulator scans for each, so fewer pages go faster.
+# Issues per export page (memory holds one, with its history): a page costs a few
+# queries (its issues, then CHILD_PAGE history documents a query), and each query's
+# cost grows with the store on the emulator, so fewer pages go faster.
 EXPORT_PAGE: Final = 1000
 # Writes per import batch (Firestore allows 500).
 IMPORT_BATCH: Final = 400

@@ -3,12 +3,15 @@
 Seeds BENCH_TRANSFER_ISSUES issues (default 20,000; every 4th with a comment,
 each with its history) into its own emulator, exports them with
 `manage.py export_issues`, empties the emulator, imports the file with
-`manage.py import_issues` and exports again. Prints the time of each step and
-whether the two exports are the same bytes. Run with `make bench`.
+`manage.py import_issues` and exports again. Prints the time and rate of each
+step, the benchmark process's peak memory (resident set, emulator excluded) after
+each, and whether the two exports are the same bytes. Run with `make bench`.
 """
 
+import filecmp
 import hashlib
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -19,6 +22,11 @@ from pathlib import Path
 from harness import machine, run_isolated
 
 TOTAL = int(os.environ.get("BENCH_TRANSFER_ISSUES", "20000"))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux: ru_maxrss KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -79,18 +87,26 @@ def run(emulator_address: str) -> None:
             batch, pending = db.batch(), 0
     if pending:
         batch.commit(**call_options(timeout=60))
-    print(f"seeded {TOTAL} issues in {time.monotonic() - started:.1f} s")
+    print(
+        f"seeded {TOTAL} issues in {time.monotonic() - started:.1f} s; "
+        f"peak memory {peak_mb():.0f} MB"
+    )
 
     folder = Path(tempfile.mkdtemp(prefix="transfer-bench-"))
     quiet = open(os.devnull, "w")  # noqa: SIM115 - progress lines not wanted
 
-    def export(name: str) -> bytes:
+    def export(name: str) -> Path:
         path = folder / name
         started = time.monotonic()
         call_command("export_issues", "--output", str(path), stderr=quiet)
-        print(f"export {name}: {time.monotonic() - started:.1f} s")
-        return path.read_bytes()
+        took = time.monotonic() - started
+        print(
+            f"export {name}: {took:.1f} s, {TOTAL / took:.0f} issues/s; "
+            f"peak memory {peak_mb():.0f} MB"
+        )
+        return path
 
+    round_trip = time.monotonic()
     first = export("first.jsonl")
     project = settings.GOOGLE_CLOUD_PROJECT
     request = urllib.request.Request(
@@ -101,12 +117,21 @@ def run(emulator_address: str) -> None:
     urllib.request.urlopen(request, timeout=60).close()  # noqa: S310 - local emulator
     started = time.monotonic()
     call_command("import_issues", str(folder / "first.jsonl"), stdout=quiet)
-    print(f"import: {time.monotonic() - started:.1f} s")
-    second = export("second.jsonl")
-    same = first == second
-    digest = hashlib.sha256(first).hexdigest()[:16]
+    took = time.monotonic() - started
     print(
-        f"\n{TOTAL} issues, {len(first) / 1e6:.1f} MB, sha256 {digest}: "
+        f"import: {took:.1f} s, {TOTAL / took:.0f} issues/s; "
+        f"peak memory {peak_mb():.0f} MB"
+    )
+    second = export("second.jsonl")
+    took = time.monotonic() - round_trip
+    print(f"round trip (export, reset, import, export): {took:.1f} s")
+    # Compared and hashed from the files, so no export is held in memory.
+    same = filecmp.cmp(first, second, shallow=False)
+    with first.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()[:16]
+    size = first.stat().st_size
+    print(
+        f"\n{TOTAL} issues, {size / 1e6:.1f} MB, sha256 {digest}: "
         f"round trip {'IDENTICAL' if same else 'DIFFERENT'}"
     )
     if not same:

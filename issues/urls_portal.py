@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from issues import views, views_export, views_triage
+from issues import views, views_export, views_trash, views_triage
 
 app_name = "portal"
 
@@ -16,6 +16,12 @@ urlpatterns = [
         "triage/<issue_id:issue_id>/",
         views_triage.TriageActionView.as_view(),
         name="triage-action",
+    ),
+    path("trash/", views_trash.TrashView.as_view(), name="trash"),
+    path(
+        "trash/<issue_id:issue_id>/restore/",
+        views_trash.TrashRestoreView.as_view(),
+        name="trash-restore",
     ),
     path("issues/", views.IssueListView.as_view(), name="issue-list"),
     path("issues/bulk/", views_triage.BulkView.as_view(), name="issue-bulk"),

@@ -26,6 +26,7 @@ from issuetracker.deadlines import (
     Deadline,
     DeadlineReached,
     deadline,
+    document_queues,
     running_deadline,
 )
 from issuetracker.errors import StoreUnavailable
@@ -249,3 +250,18 @@ def run_transaction(
             if isinstance(error.__cause__, google_exceptions.Aborted):
                 raise StoreUnavailable(busy) from error
             raise
+
+
+@contextlib.contextmanager
+def document_turn(key: str, *, busy: str) -> Iterator[Deadline]:
+    """Run the block in this process's turn for the document at path `key`
+    (first come, first served among its writers, `deadlines.document_queues`),
+    all of it within FIRESTORE_TIMEOUT; StoreUnavailable(`busy`) when the turn
+    does not come in time. Transactions on one document taken in turns do not
+    abort each other until the deadline."""
+    with deadline(settings.FIRESTORE_TIMEOUT) as limit:
+        try:
+            with document_queues.hold((key,), within=limit, reserve=MIN_ATTEMPT):
+                yield limit
+        except DeadlineReached as error:
+            raise StoreUnavailable(busy) from error

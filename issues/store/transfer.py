@@ -9,19 +9,23 @@ the same bytes. Values Firestore has and JSON lacks are tagged: timestamps as
 back as they were, so export -> import -> export is identical.
 
 The export reads a page of issues at a time (a cursor on the document id, never
-an offset) and each issue's comments and activities (fetched for a page in a few
-threads), writing as it goes: memory holds one page. `after` resumes after the
-last id a previous run reported. The trash, notifications and fingerprint locks
+an offset) and the page's comments and activities in bulk: one collection-group
+query each, ordered by document path and paged by a cursor, bounded by the page's
+first issue and the next page's (so no query per issue). It writes as it goes:
+memory holds one page. `after` resumes after the last id a previous run
+reported. The trash, notifications and fingerprint locks
 are not exported; the import rebuilds the locks of unresolved issues and the
 counters.
 """
 
 import base64
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final, TextIO
 
 from google.cloud import firestore
@@ -33,7 +37,6 @@ from issues.store.backfill import rebuild_counts
 from issues.store.counters import counter_shards
 from issues.store.documents import (
     ACTIVITIES,
-    COMMENT_COUNT,
     COMMENTS,
     CREATED,
     DOCUMENT_ID,
@@ -43,16 +46,20 @@ from issues.store.documents import (
     ISSUES,
     REPORTER,
     STATUS,
-    Snapshot,
     fingerprint_key,
 )
 from issuetracker.errors import Conflict, InvalidInput
 from issuetracker.firestore import call_options, get_client, store_errors
 
-EXPORT_PAGE: Final = 200
+# Issues per export page (memory holds one, with its history): a page costs a few
+# queries (its issues, then CHILD_PAGE history documents a query), and each query's
+# cost grows with the store on the emulator, so fewer pages go faster.
+EXPORT_PAGE: Final = 1000
 # Writes per import batch (Firestore allows 500).
 IMPORT_BATCH: Final = 400
-FETCH_THREADS: Final = 16
+IMPORT_THREADS: Final = 4
+# Comments or activities read by one query of an export.
+CHILD_PAGE: Final = 1000
 _UNRESOLVED: Final = frozenset({str(Status.OPEN), str(Status.IN_PROGRESS)})
 
 
@@ -93,6 +100,14 @@ def decode_value(value: Any, client: firestore.Client) -> Any:
 
 
 @dataclass(frozen=True)
+class _Range:
+    """Issues from `first` up to, not including, `following` (None: the end)."""
+
+    first: DocumentReference
+    following: DocumentReference | None
+
+
+@dataclass(frozen=True)
 class TransferReport:
     """How many issues, comments and activities went through; the last id."""
 
@@ -110,37 +125,20 @@ class FirestoreIssueTransfer:
         self.client = client or get_client()
         self.issues = self.client.collection(ISSUES)
 
-    def _children(self, snapshot: Snapshot) -> tuple[list[Any], list[Any]]:
-        """The issue's comments and activities by id (no comment query when its
-        stored `commentCount` is 0, as it is for most issues)."""
-        found: list[list[Any]] = []
-        data = snapshot.to_dict() or {}
-        for name in (COMMENTS, ACTIVITIES):
-            if name == COMMENTS and data.get(COMMENT_COUNT) == 0:
-                found.append([])
-                continue
-            query = snapshot.reference.collection(name).order_by(DOCUMENT_ID)
-            found.append(
-                [
-                    {"id": row.id, "data": encode_value(row.to_dict() or {})}
-                    for row in query.stream(**call_options())
-                ]
-            )
-        return found[0], found[1]
-
     def export(
         self,
         out: TextIO,
         *,
         after: str | None = None,
         page_size: int = EXPORT_PAGE,
+        child_page: int = CHILD_PAGE,
         on_page: Callable[[str, int], None] | None = None,
     ) -> TransferReport:
         """Write every issue after `after` (by id) to `out`, a page at a time;
         `on_page(last_id, issues_so_far)` after each page is written."""
         issues = comments = activities = 0
         last_id = after
-        with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
             while True:
                 query = self.issues.order_by(DOCUMENT_ID)
                 if last_id:
@@ -148,13 +146,21 @@ class FirestoreIssueTransfer:
                         {DOCUMENT_ID: self.issues.document(last_id)}
                     )
                 with store_errors("exporting issues"):
-                    rows = list(query.limit(page_size).stream(**call_options()))
-                    children = list(pool.map(self._children, rows))
-                if not rows:
-                    break
-                for row, (row_comments, row_activities) in zip(
-                    rows, children, strict=True
-                ):
+                    # One issue more than the page: it bounds the page's history.
+                    rows = list(query.limit(page_size + 1).stream(**call_options()))
+                    rows, following = rows[:page_size], rows[page_size:]
+                    if not rows:
+                        break
+                    bounds = _Range(
+                        rows[0].reference, following[0].reference if following else None
+                    )
+                    by_comments, by_activities = pool.map(
+                        partial(self._children, bounds=bounds, child_page=child_page),
+                        (COMMENTS, ACTIVITIES),
+                    )
+                for row in rows:
+                    row_comments = by_comments.get(row.id, [])
+                    row_activities = by_activities.get(row.id, [])
                     line = {
                         "id": row.id,
                         "issue": encode_value(row.to_dict() or {}),
@@ -169,7 +175,43 @@ class FirestoreIssueTransfer:
                 out.flush()
                 if on_page is not None:
                     on_page(last_id, issues)
+                if not following:
+                    break
         return TransferReport(issues, comments, activities, last_id)
+
+    def _children(
+        self, name: str, bounds: "_Range", child_page: int
+    ) -> dict[str, list[Any]]:
+        """The `name` documents of the issues in `bounds`, by issue id, each
+        list in id order: one collection-group query ordered by path, paged by
+        a cursor (`child_page` documents a query).
+
+        An issue's path sorts just before its subcollections' documents, so the
+        range holds the history of the issues in it and of nothing else but
+        trashed issues (their history stays under `issues/`; no line asks for
+        it). Without an upper bound the range ends where `issues/` does.
+        """
+        query = (
+            self.client.collection_group(name)
+            .order_by(DOCUMENT_ID)
+            .start_at({DOCUMENT_ID: bounds.first})
+        )
+        if bounds.following is not None:
+            query = query.end_before({DOCUMENT_ID: bounds.following})
+        found: dict[str, list[Any]] = {}
+        while True:
+            rows = list(query.limit(child_page).stream(**call_options()))
+            for row in rows:
+                path = row.reference.path.split("/")
+                if path[0] != ISSUES:
+                    return found
+                if len(path) == 4:
+                    found.setdefault(path[1], []).append(
+                        {"id": row.id, "data": encode_value(row.to_dict() or {})}
+                    )
+            if len(rows) < child_page:
+                return found
+            query = query.start_after({DOCUMENT_ID: rows[-1].reference})
 
     def is_empty(self) -> bool:
         """Whether no issue is stored (one id read at most)."""
@@ -190,30 +232,31 @@ class FirestoreIssueTransfer:
             )
         issues = comments = activities = 0
         last_id = None
-        writer = _BatchWriter(self.client)
-        for number, entry in _entries(lines):
-            try:
-                issue_id = str(entry["id"])
-                document = decode_value(entry["issue"], self.client)
-                ref = self.issues.document(issue_id)
-                writer.set(ref, document)
-                for name, rows in (
-                    (COMMENTS, entry["comments"]),
-                    (ACTIVITIES, entry["activities"]),
-                ):
-                    for row in rows:
-                        data = decode_value(row["data"], self.client)
-                        writer.set(ref.collection(name).document(str(row["id"])), data)
-            except (KeyError, TypeError, ValueError) as error:
-                raise InvalidInput(
-                    f"Line {number} is not an exported issue: {error}"
-                ) from None
-            self._lock(writer, issue_id, document)
-            issues += 1
-            comments += len(entry["comments"])
-            activities += len(entry["activities"])
-            last_id = issue_id
-        writer.flush()
+        with _BatchWriter(self.client) as writer:
+            for number, entry in _entries(lines):
+                try:
+                    issue_id = str(entry["id"])
+                    document = decode_value(entry["issue"], self.client)
+                    ref = self.issues.document(issue_id)
+                    writer.set(ref, document)
+                    for name, rows in (
+                        (COMMENTS, entry["comments"]),
+                        (ACTIVITIES, entry["activities"]),
+                    ):
+                        for row in rows:
+                            data = decode_value(row["data"], self.client)
+                            writer.set(
+                                ref.collection(name).document(str(row["id"])), data
+                            )
+                except (KeyError, TypeError, ValueError) as error:
+                    raise InvalidInput(
+                        f"Line {number} is not an exported issue: {error}"
+                    ) from None
+                self._lock(writer, issue_id, document)
+                issues += 1
+                comments += len(entry["comments"])
+                activities += len(entry["activities"])
+                last_id = issue_id
         counts = rebuild_counts(self.client, self.issues, counter_shards(self.client))
         return TransferReport(issues, comments, activities, last_id, counts)
 
@@ -262,25 +305,52 @@ def _entries(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 class _BatchWriter:
-    """Sets documents in batches of IMPORT_BATCH writes."""
+    """Sets documents in batches of IMPORT_BATCH writes, committing up to
+    IMPORT_THREADS batches at once (the emulator and Firestore take writes to
+    different documents in parallel); memory holds at most twice that many."""
 
     def __init__(self, client: firestore.Client) -> None:
         self.client = client
         self.batch = client.batch()
         self.pending = 0
+        self.pool = ThreadPoolExecutor(max_workers=IMPORT_THREADS)
+        self.commits: deque[Future[Any]] = deque()
 
     def set(self, ref: DocumentReference, data: Mapping[str, Any]) -> None:
         self.batch.set(ref, dict(data))
         self.pending += 1
         if self.pending >= IMPORT_BATCH:
-            self.flush()
+            self._send()
 
-    def flush(self) -> None:
+    def _send(self) -> None:
         if self.pending:
-            with store_errors("importing issues"):
-                self.batch.commit(**call_options())
+            self.commits.append(self.pool.submit(_commit, self.batch))
             self.batch = self.client.batch()
             self.pending = 0
+        while len(self.commits) > 2 * IMPORT_THREADS:
+            self.commits.popleft().result()
+
+    def __enter__(self) -> "_BatchWriter":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        """Without an error: send what is left and wait for every commit (the
+        first failure raises). With one: drop the open batch, let the commits
+        sent finish."""
+        try:
+            if kind is None:
+                self._send()
+            while self.commits:
+                commit = self.commits.popleft()
+                if kind is None:
+                    commit.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+
+def _commit(batch: Any) -> None:
+    with store_errors("importing issues"):
+        batch.commit(**call_options())
 
 
 def get_issue_transfer() -> FirestoreIssueTransfer:

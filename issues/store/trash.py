@@ -3,7 +3,8 @@
 `trash/{issueId}` holds the issue document exactly as it was stored, plus
 `deletedAt` and `deletedBy`. Moving an issue there (and back) is one
 transaction that also moves the counters, so an issue is always in exactly one
-of `issues` and `trash`, and the counters count only `issues`. Comments and
+of `issues` and `trash`, and the counters count only `issues`; it takes the
+issue's turn among this process's writers of it, as updates do. Comments and
 activities stay where they are, under `issues/{issueId}/...`: every read of them
 goes through their issue, which is then absent (404), so nothing shows them.
 
@@ -47,6 +48,7 @@ from issues.store.queries import ordered, query_key, run_page
 from issuetracker.errors import Conflict, NotFound
 from issuetracker.firestore import (
     call_options,
+    document_turn,
     get_client,
     run_transaction,
     store_errors,
@@ -97,6 +99,16 @@ class FirestoreIssueTrash:
     def _transact(self, run: Callable[[Transaction], T], what: str) -> T:
         return run_transaction(self.client, run, what=what, busy=BUSY)
 
+    def _transact_in_turn(
+        self, issue_id: str, run: Callable[[Transaction], T], what: str
+    ) -> T:
+        """`_transact` in the issue's turn among this process's writers of it,
+        the queue updates take (`issues.store.updates`): a move or restore
+        concurrent with edits of the issue waits its turn instead of aborting
+        their transactions (and being aborted) until the deadline."""
+        with document_turn(self.issues.document(issue_id).path, busy=BUSY):
+            return self._transact(run, what)
+
     def move(self, *, issue_id: str, deleted_by: str, deleted_at: datetime) -> bool:
         """One transaction: read the issue, write it to the trash with who and
         when, delete it and take it off the counters; False if absent."""
@@ -117,7 +129,9 @@ class FirestoreIssueTrash:
             add_moves(transaction, shard, counter_moves(data, None))
             return True
 
-        moved: bool = self._transact(run, "moving an issue to the trash")
+        moved: bool = self._transact_in_turn(
+            issue_id, run, "moving an issue to the trash"
+        )
         return moved
 
     def restore(self, *, issue_id: str) -> Issue:
@@ -148,7 +162,7 @@ class FirestoreIssueTrash:
             add_moves(transaction, shard, counter_moves(None, document))
             return document
 
-        document = self._transact(run, "restoring an issue")
+        document = self._transact_in_turn(issue_id, run, "restoring an issue")
         return issue_from_document(issue_id, document)
 
     def get(self, *, issue_id: str) -> TrashedIssue | None:

@@ -160,7 +160,13 @@ FIELD_LABELS = {"assigneeId": "assignee", "assignee_id": "assignee"}
 
 # The attributes that hold an actor id on what pages show (issues, comments,
 # history entries), and those holding such objects (a timeline entry).
-PERSON_ATTRIBUTES = ("reporter_id", "assignee_id", "author_id", "user_id")
+PERSON_ATTRIBUTES = (
+    "reporter_id",
+    "assignee_id",
+    "author_id",
+    "user_id",
+    "deleted_by",
+)
 HOLDER_ATTRIBUTES = ("issue", "comment", "activity")
 _NAMES = "_people_names"
 

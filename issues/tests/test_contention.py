@@ -236,3 +236,40 @@ def test_under_contention_a_tiny_timeout_is_a_503_with_retry_after_in_the_api(
             assert response.json()["code"] == "unavailable"
     slowest = max(seconds for _, seconds in outcomes)
     assert slowest < 0.3 + TINY_MARGIN, slowest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_among_concurrent_patches_takes_its_turn_within_the_timeout(
+    firestore_db, developer, admin, make_issue
+):
+    """The move to the trash queues with the updates of the issue: no 503, the
+    PATCHes before it kept, those after it 404, all within the deadline."""
+    issue = make_issue(developer)
+    people = [admin] + [developer] * 20
+    clients = []
+    for person in people:
+        client = Client()
+        client.force_login(person)
+        clients.append(client)
+    url = f"/api/v1/issues/{issue.id}"
+    calls = [timed(lambda: clients[0].delete(url))] + [
+        timed(
+            lambda c=client, n=n: c.patch(
+                url, json.dumps(change_of(n)), content_type="application/json"
+            )
+        )
+        for n, client in enumerate(clients[1:])
+    ]
+    outcomes, errors = run_at_once(*calls)
+    assert errors == []
+    statuses = Counter(
+        (response.request["REQUEST_METHOD"], response.status_code)
+        for response, _ in outcomes
+    )
+    assert statuses[("DELETE", 204)] == 1, statuses
+    assert set(statuses) <= {("DELETE", 204), ("PATCH", 200), ("PATCH", 404)}
+    slowest = max(seconds for _, seconds in outcomes)
+    assert slowest < settings.FIRESTORE_TIMEOUT + MARGIN, slowest
+    trashed = get_client().collection("trash").document(issue.id).get().to_dict()
+    assert trashed is not None
+    assert trashed["version"] == 1 + statuses[("PATCH", 200)]

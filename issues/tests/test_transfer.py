@@ -1,6 +1,7 @@
 """Export and import: a round trip gives the same bytes; ids, timestamps, versions
 and history are kept; the counters and fingerprint locks are rebuilt."""
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,12 @@ from issues.domain import (
 )
 from issues.selectors import issues as selectors
 from issues.store.documents import activity_to_document, issue_to_document
-from issues.store.transfer import decode_value, encode_value
+from issues.store.transfer import (
+    FirestoreIssueTransfer,
+    decode_value,
+    dumps,
+    encode_value,
+)
 
 pytestmark = pytest.mark.usefixtures("store")
 
@@ -171,3 +177,48 @@ def test_values_round_trip_through_their_tags(store):
     assert decoded["b"] == value["b"]
     assert decoded["g"] == value["g"]
     assert decoded["l"] == value["l"]
+
+
+def _read_one_by_one(store: Any) -> str:
+    """The export as one query per issue and subcollection would write it."""
+    lines = []
+    for row in store.collection("issues").order_by("__name__").stream():
+        line: dict[str, Any] = {"id": row.id, "issue": encode_value(row.to_dict())}
+        for name in ("comments", "activities"):
+            children = row.reference.collection(name).order_by("__name__").stream()
+            line[name] = [
+                {"id": child.id, "data": encode_value(child.to_dict())}
+                for child in children
+            ]
+        lines.append(dumps(line) + "\n")
+    return "".join(lines)
+
+
+def test_export_reads_history_in_bulk_exactly(store, developer, admin, make_issue):
+    """History is read a page of issues at a time across issues: an issue with
+    more comments than one query returns, page edges, the history a trashed
+    issue leaves under `issues/` and other collections' comments all end up
+    where they belong."""
+    made = [make_issue(developer, title=f"Issue {n}") for n in range(7)]
+    for n in range(8):
+        services.comment_add(actor=developer, issue_id=made[2].id, content=f"c{n}")
+    for issue in made[3:6]:
+        services.comment_add(actor=developer, issue_id=issue.id, content="seen")
+    services.issue_delete(actor=admin, issue_id=made[4].id)
+    for parent in ("aaa/x", "zzz/x", f"issues/{made[0].id}/comments/c"):
+        store.document(f"{parent}/comments/stray").set({"content": "not history"})
+
+    out = io.StringIO()
+    report = FirestoreIssueTransfer(store).export(out, page_size=2, child_page=3)
+
+    assert out.getvalue() == _read_one_by_one(store)
+    assert report.issues == 6
+    assert report.comments == 8 + 2
+    assert made[4].id not in out.getvalue()
+    assert "not history" not in out.getvalue()
+    lines = out.getvalue().splitlines(keepends=True)
+    resumed = io.StringIO()
+    FirestoreIssueTransfer(store).export(
+        resumed, after=json.loads(lines[2])["id"], page_size=2, child_page=3
+    )
+    assert resumed.getvalue() == "".join(lines[3:])

@@ -7,6 +7,11 @@ single-document creates from 8 threads against the same emulator, measured in
 the same run, because the machine's cores are shared. Writes per document are
 counted by Firestore listeners (`on_snapshot`): one change seen per write.
 Run with `make bench`; results are described in docs/benchmarks.md.
+
+`BENCH_LEGS` (default `creates,batches,storms`) picks the legs to run, so
+`BENCH_LEGS=storms python bench/ingest_bench.py` measures only the raw leg (every
+ratio needs it) and the storms; `BENCH_STORM_FINGERPRINTS` (default `1,20`) the
+storms run.
 """
 
 import http.client
@@ -29,6 +34,10 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CREATES = int(os.environ.get("BENCH_INGEST_CREATES", "1200"))
 BATCHES = int(os.environ.get("BENCH_BATCHES", "48"))
 STORM = int(os.environ.get("BENCH_STORM", "2400"))
+LEGS = set(os.environ.get("BENCH_LEGS", "creates,batches,storms").split(","))
+STORM_FINGERPRINTS = [
+    int(n) for n in os.environ.get("BENCH_STORM_FINGERPRINTS", "1,20").split(",")
+]
 BODY: dict[str, Any] = {
     "title": "Error in workflow step X",
     "description": "Workflow failed at step X: timeout talking to the broker.",
@@ -200,30 +209,32 @@ def run(emulator_address: str) -> None:
     try:
         in_threads(2 * THREADS, raw_create)  # warm up channels and workers
         in_threads(4 * THREADS, api_create)
-        shards = WriteCounter(db.collection("stats/issueCounts/shards"))
         raw_s, raw_ms = in_threads(CREATES, raw_create)
         raw_rate = CREATES / raw_s
-        api_s, api_ms = in_threads(CREATES, api_create)
-        api_rate = CREATES / api_s
-        shard_writes = shards.stop()
-        p50, p99 = percentile(api_ms, 0.5), percentile(api_ms, 0.99)
         print(f"Single creates, {CREATES} each:")
         print(
             f"  raw  document().set()   {raw_rate:7.0f} writes/s   "
             f"p50 {percentile(raw_ms, 0.5):6.1f} ms  "
             f"p99 {percentile(raw_ms, 0.99):6.1f} ms"
         )
-        print(
-            f"  API  POST /issues       {api_rate:7.0f} issues/s   "
-            f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms   "
-            f"ratio {api_rate / raw_rate:.2f}x raw, p99/p50 {p99 / p50:.1f}"
-        )
-        busiest = max(shard_writes.values(), default=0)
-        print(
-            f"  counter shards: {sum(shard_writes.values())} writes on "
-            f"{len(shard_writes)} documents in {api_s:.1f} s; busiest "
-            f"{busiest / api_s:.1f} writes/s\n"
-        )
+        if "creates" in LEGS:
+            shards = WriteCounter(db.collection("stats/issueCounts/shards"))
+            api_s, api_ms = in_threads(CREATES, api_create)
+            api_rate = CREATES / api_s
+            shard_writes = shards.stop()
+            p50, p99 = percentile(api_ms, 0.5), percentile(api_ms, 0.99)
+            print(
+                f"  API  POST /issues       {api_rate:7.0f} issues/s   "
+                f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms   "
+                f"ratio {api_rate / raw_rate:.2f}x raw, p99/p50 {p99 / p50:.1f}"
+            )
+            busiest = max(shard_writes.values(), default=0)
+            print(
+                f"  counter shards: {sum(shard_writes.values())} writes on "
+                f"{len(shard_writes)} documents in {api_s:.1f} s; busiest "
+                f"{busiest / api_s:.1f} writes/s"
+            )
+        print()
 
         def batch(n: int) -> float:
             reports = [dict(BODY, title=f"Batch {n} report {i}") for i in range(100)]
@@ -232,16 +243,17 @@ def run(emulator_address: str) -> None:
             assert all(r["status"] == 201 for r in answer["results"]), answer
             return 100
 
-        batch_s, batch_ms = in_threads(BATCHES, batch)
-        batch_rate = BATCHES * 100 / batch_s
-        print(f"Batches of 100, {BATCHES} batches:")
-        print(
-            f"  API  POST /issues/batch {batch_rate:7.0f} reports/s  "
-            f"p50 {percentile(batch_ms, 0.5):6.1f} ms per batch   "
-            f"ratio {batch_rate / raw_rate:.2f}x raw\n"
-        )
+        if "batches" in LEGS:
+            batch_s, batch_ms = in_threads(BATCHES, batch)
+            batch_rate = BATCHES * 100 / batch_s
+            print(f"Batches of 100, {BATCHES} batches:")
+            print(
+                f"  API  POST /issues/batch {batch_rate:7.0f} reports/s  "
+                f"p50 {percentile(batch_ms, 0.5):6.1f} ms per batch   "
+                f"ratio {batch_rate / raw_rate:.2f}x raw\n"
+            )
 
-        for fingerprints in (1, 20):
+        for fingerprints in STORM_FINGERPRINTS if "storms" in LEGS else ():
             storm(api, db, fingerprints, raw_rate)
     finally:
         server.terminate()

@@ -21,7 +21,7 @@ from google.cloud.firestore_v1.transaction import Transaction
 from issues.domain import CreateResult, Issue
 from issues.hourly import hour_key, merged
 from issues.store import Absorption, IssueExists
-from issues.store.buffers import Pending, later, write_buffer
+from issues.store.buffers import write_buffer
 from issues.store.documents import (
     FINGERPRINTS,
     ISSUE_ID,
@@ -30,6 +30,7 @@ from issues.store.documents import (
     issue_from_document,
     read_issue,
 )
+from issues.store.flushing import Pending, later
 from issues.workflow import REPORT_IDS_KEPT
 from issuetracker.firestore import call_options, store_errors
 
@@ -113,7 +114,7 @@ def fold_buffered(
         if holder is None:
             return None
         buffer.remember(lock_key, holder)
-    current = with_pending(holder, buffer.pending(holder.id))
+    current = with_pending(holder, buffer.owed(holder.id))
     if chosen_id and issue.id in current.report_ids:
         return CreateResult(issue=current, created=False, replayed=True)
     absorbed = absorb(current)

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
-from google.cloud import firestore
 
 from issues.domain import Issue
 from issues.store.counters import (
@@ -44,7 +43,7 @@ from issues.store.counters import (
     counter_shards,
     random_shard,
 )
-from issues.store.flushing import Pace, write_occurrences
+from issues.store.flushing import Flushed, Pace, write_occurrences
 from issues.store.flushing import Pending as Pending
 from issuetracker.firestore import call_options, get_client
 
@@ -204,16 +203,21 @@ class WriteBuffer:
                 self._used = set()
             moves = Counter({k: n for k, n in moves.items() if n})
             if moves:
-                self._write_moves(get_client(), moves)
+                self._write_moves(moves)
             if not owed and not (pace and locks):
                 return
             read_at = time.monotonic()
-            flushed = write_occurrences(
-                get_client(),
-                owed=owed,
-                locks=locks,
-                pace=Pace(interval() if pace else 0.0, own=self._written),
-            )
+            try:
+                flushed = write_occurrences(
+                    get_client(),
+                    owed=owed,
+                    locks=locks,
+                    pace=Pace(interval() if pace else 0.0, own=self._written),
+                )
+            except Exception:  # no client: keep every part, token and all
+                logger.exception("Buffered occurrences kept for the next flush")
+                parts = [(i, part) for i, each in owed.items() for part in each]
+                flushed = Flushed(unwritten=parts)
             with self._lock:
                 for key, named in flushed.locks.items():
                     known = self._holders.get(key)
@@ -231,8 +235,8 @@ class WriteBuffer:
                         self._occurrences.setdefault(issue_id, Pending()).add(pending)
                     else:  # tried once: its token must stay its own
                         self._retries.append((issue_id, pending))
-                kept = {i: t for i, t in self._written.items() if i in owed}
-                self._written = kept | flushed.written
+                mine = {i: t for i, t in self._written.items() if i in owed}
+                self._written = mine | flushed.written
             logger.debug(
                 "Flushed %d issue(s) and %d lock(s) in %.3f s: %d part(s) waited, "
                 "%d kept for the next flush",
@@ -243,11 +247,9 @@ class WriteBuffer:
                 len(flushed.unwritten),
             )
 
-    def _write_moves(
-        self, client: firestore.Client, moves: Counter[CounterKey]
-    ) -> None:
+    def _write_moves(self, moves: Counter[CounterKey]) -> None:
         try:
-            random_shard(counter_shards(client)).set(
+            random_shard(counter_shards(get_client())).set(
                 counter_increments(moves), merge=True, **call_options()
             )
         except Exception:

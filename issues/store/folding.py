@@ -2,11 +2,12 @@
 
 During a storm every report of one failure names the same fingerprint lock and
 the same issue. Instead of a transaction per report (a write on the issue each
-time), the lock is read at most once per buffer interval per process (`holder`)
-and the occurrence is added to the process's buffer (`buffers`), which writes the
-issue once an interval. Only a report the holder does not absorb (no lock yet, a
-resolved or closed issue, another reporter) goes to the transaction, which
-creates the new issue and moves the lock.
+time), the issue the lock names is taken from the process's buffer (`holder`,
+read again by each flush) and the occurrence is added to that buffer
+(`buffers`), which writes the issue about once an interval. Only a report the
+holder does not absorb (no lock yet, a resolved or closed issue, another
+reporter) goes to the transaction, which creates the new issue and moves the
+lock.
 """
 
 import logging

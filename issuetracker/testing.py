@@ -77,6 +77,19 @@ def start_manage(
     )
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL a child process can open (SQLite
+    tests use a file for this: see the root conftest)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    return f"postgres://{user}{host}/{db['NAME']}"
+
+
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
 
 

@@ -7,19 +7,21 @@ Two things wait here for the next flush, every INGEST_BUFFER_SECONDS (default 1)
   random per flush: each process takes one counter write per interval, whatever
   the create rate (README, "Counters");
 - occurrences of fingerprinted reports folded into an issue: count, latest time
-  and the caller-chosen report ids, written to that issue in one transaction per
-  issue per interval.
+  and the caller-chosen report ids, written to that issue at most once per flush,
+  without a transaction (`issues.store.flushing`).
 
 It also remembers, per fingerprint lock, the issue the lock named when last read
-(`holder`), for at most one interval, so a storm of one failure reads its lock
-once an interval and writes it never.
+(`holder`). Each flush reads again, in the same call as the issues it writes, the
+locks that requests used since the last one, and keeps the issues as it leaves
+them; a holder is trusted for two intervals. So a storm of many failures reads
+no lock or issue in its requests, and writes no lock.
 
 What is buffered is in this process's memory only: a graceful stop (`close`,
 gunicorn's `worker_exit`, interpreter exit) writes it; a crash (SIGKILL, OOM)
-loses at most one interval of it (README, "What a crash can lose"). Reads in the
-same process add what is pending (`pending_moves`, `pending`), so a caller sees
-its own reports at once. INGEST_BUFFER_SECONDS = 0 turns buffering off: every
-report writes at once, as before.
+loses at most a few intervals of it (README, "What a crash can lose"). Reads in
+the same process add what is pending (`pending_moves`, `pending`), so a caller
+sees its own reports at once. INGEST_BUFFER_SECONDS = 0 turns buffering off:
+every report writes at once, as before.
 """
 
 import atexit
@@ -28,80 +30,35 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from django.conf import settings
-from google.cloud import firestore
-from google.cloud.firestore_v1.transaction import Transaction
 
 from issues.domain import Issue
-from issues.hourly import merged
 from issues.store.counters import (
     CounterKey,
     counter_increments,
     counter_shards,
     random_shard,
 )
-from issues.store.documents import (
-    BUSY,
-    HOURLY,
-    ISSUES,
-    LAST_SEEN,
-    OCCURRENCES,
-    REPORT_IDS,
-    issue_from_document,
-)
-from issues.workflow import REPORT_IDS_KEPT
-from issuetracker.errors import StoreUnavailable
-from issuetracker.firestore import call_options, get_client, run_transaction
+from issues.store.flushing import Flushed, Pace, write_occurrences
+from issues.store.flushing import Pending as Pending
+from issuetracker.firestore import call_options, get_client
 
 logger = logging.getLogger(__name__)
-
-# Issues whose occurrences a flush writes at the same time.
-FLUSH_THREADS = 8
-# An issue's field holding the tokens of the latest flushes written to it, so a
-# retried flush is not counted twice (an additive field of the issue document).
-FLUSH_TOKENS = "flushTokens"
-FLUSH_TOKENS_KEPT = 50
-
-
-@dataclass
-class Pending:
-    """Occurrences of one issue not yet written."""
-
-    count: int = 0
-    last_seen: datetime | None = None
-    report_ids: list[str] = field(default_factory=list)
-    # Occurrences by UTC hour (`issues.hourly`), written with the count.
-    hours: Counter[str] = field(default_factory=Counter)
-    # Set when a flush first tries to write it, and kept by its retries, so a
-    # write that did commit although its answer was lost is not added twice.
-    token: str | None = None
-
-    def add(self, other: "Pending") -> None:
-        """Fold `other` (later or earlier, order does not matter) into this."""
-        self.count += other.count
-        self.last_seen = later(self.last_seen, other.last_seen)
-        self.report_ids = [*self.report_ids, *other.report_ids][-REPORT_IDS_KEPT:]
-        self.hours.update(other.hours)
-
-
-def later(first: datetime | None, second: datetime | None) -> datetime | None:
-    """The later of two moments; None only when both are."""
-    if first is None or (second is not None and second > first):
-        return second
-    return first
 
 
 def interval() -> float:
     """Seconds between flushes; 0 when buffering is off."""
     return float(getattr(settings, "INGEST_BUFFER_SECONDS", 0) or 0)
+
+
+def holder_age_max() -> float:
+    """Seconds a holder is trusted: two intervals and a flush as slow as the
+    store lets it be (a flush reads the holders again within FIRESTORE_TIMEOUT)."""
+    return 2 * interval() + float(settings.FIRESTORE_TIMEOUT)
 
 
 class WriteBuffer:
@@ -116,8 +73,14 @@ class WriteBuffer:
         self._flushing = threading.Lock()
         self._moves: Counter[CounterKey] = Counter()
         self._occurrences: dict[str, Pending] = {}
-        self._holders: dict[str, tuple[Issue, float]] = {}
+        # Taken by the flush under way; kept apart from later reports until the
+        # holders show them as written.
+        self._writing: dict[str, list[Pending]] = {}
         self._retries: list[tuple[str, Pending]] = []
+        self._holders: dict[str, tuple[Issue, float]] = {}
+        self._used: set[str] = set()
+        # When this process's flushes last wrote each issue (`Pace.own`).
+        self._written: dict[str, datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -154,23 +117,33 @@ class WriteBuffer:
             return {key: n for key, n in self._moves.items() if n}
 
     def add_occurrences(self, issue_id: str, pending: Pending) -> Pending:
-        """Occurrences of `issue_id` to write with the next flush; what is now
-        pending for it in all."""
+        """Occurrences of `issue_id` to write with the next flush; what this
+        process owes it in all now (see `owed`)."""
         self._own()
         with self._lock:
-            total = self._occurrences.setdefault(issue_id, Pending())
-            total.add(pending)
+            self._occurrences.setdefault(issue_id, Pending()).add(pending)
             self._started()
-            copy = Pending(total.count, total.last_seen, list(total.report_ids))
-            copy.hours.update(total.hours)
-            return copy
+            return self._owed(issue_id, writing=True) or Pending()
 
     def pending(self, issue_id: str) -> Pending | None:
-        """The occurrences of `issue_id` not yet written, if any."""
+        """The occurrences of `issue_id` not yet written, if any: what a read of
+        the stored issue lacks (those the flush under way is writing aside)."""
         with self._lock:
-            found = [p for i, p in self._retries if i == issue_id]
-            if issue_id in self._occurrences:
-                found.append(self._occurrences[issue_id])
+            return self._owed(issue_id, writing=False)
+
+    def owed(self, issue_id: str) -> Pending | None:
+        """The occurrences of `issue_id` its holder does not show yet: pending,
+        and those the flush under way is writing (the flush updates the holders
+        when it takes them off)."""
+        with self._lock:
+            return self._owed(issue_id, writing=True)
+
+    def _owed(self, issue_id: str, *, writing: bool) -> Pending | None:
+        found = [p for i, p in self._retries if i == issue_id]
+        if writing:
+            found.extend(self._writing.get(issue_id, ()))
+        if issue_id in self._occurrences:
+            found.append(self._occurrences[issue_id])
         if not found:
             return None
         total = Pending()
@@ -179,10 +152,14 @@ class WriteBuffer:
         return total
 
     def holder(self, lock_key: str) -> Issue | None:
-        """The issue a fingerprint lock named when read less than an interval ago."""
+        """The issue a fingerprint lock named when last read, by a request or by
+        the flusher (which reads it again each interval, plus the time a flush
+        takes); never one read more than `holder_age_max()` ago."""
         with self._lock:
             known = self._holders.get(lock_key)
-        if known is None or time.monotonic() - known[1] > interval():
+            if known is not None:
+                self._used.add(lock_key)
+        if known is None or time.monotonic() - known[1] > holder_age_max():
             return None
         return known[0]
 
@@ -193,59 +170,86 @@ class WriteBuffer:
                 self._holders.pop(lock_key, None)
             else:
                 self._holders[lock_key] = (issue, time.monotonic())
+                self._used.add(lock_key)
 
     # --- flushing ----------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.wait(interval() or 1.0):
             try:
-                self.flush()
+                self.flush(pace=True)
             except Exception:  # the flusher must outlive any one failure
                 logger.exception("Flushing buffered issue writes failed")
 
-    def flush(self) -> None:
-        """Write every pending counter move and occurrence now. What cannot be
-        written (store down) goes back to the buffer for the next flush."""
+    def flush(self, *, pace: bool = False) -> None:
+        """Write every pending counter move and occurrence now, and read again
+        the locks requests used. With `pace` (the flusher's own runs) an issue
+        just written by another waits a little (`issues.store.flushing`), and
+        the locks are read even when nothing is owed. What cannot be written
+        (store down) goes back to the buffer for the next flush."""
         if self._pid != os.getpid():
             return
         with self._flushing:
             with self._lock:
                 moves, self._moves = self._moves, Counter()
-                occurrences, self._occurrences = self._occurrences, {}
-                retries, self._retries = self._retries, []
-                # Read again after this flush: the stored counts move now.
-                self._holders = {
-                    key: held
-                    for key, held in self._holders.items()
-                    if held[0].id not in occurrences
-                }
-            if not moves and not occurrences and not retries:
+                owed: dict[str, list[Pending]] = {}
+                for issue_id, pending in [*self._retries, *self._occurrences.items()]:
+                    owed.setdefault(issue_id, []).append(pending)
+                self._occurrences, self._retries, self._writing = {}, [], owed
+                # A holder no request used since the last flush is let go.
+                used = self._used
+                self._holders = {k: h for k, h in self._holders.items() if k in used}
+                locks = {key: held[0].id for key, held in self._holders.items()}
+                self._used = set()
+            moves = Counter({k: n for k, n in moves.items() if n})
+            if moves:
+                self._write_moves(moves)
+            if not owed and not (pace and locks):
                 return
-            client = get_client()
-            self._write_moves(client, {k: n for k, n in moves.items() if n})
-            work = [*retries]
-            for issue_id, pending in occurrences.items():
-                pending.token = uuid.uuid4().hex
-                work.append((issue_id, pending))
-            if not work:
-                return
-            # Side by side: a storm of many failures must flush within the
-            # interval (and within gunicorn's timeout at a worker's exit).
+            read_at = time.monotonic()
             try:
-                with ThreadPoolExecutor(FLUSH_THREADS) as pool:
-                    for issue_id, pending in work:
-                        pool.submit(self._write_occurrences, client, issue_id, pending)
-            except RuntimeError:  # at interpreter exit: no new threads
-                for issue_id, pending in work:
-                    self._write_occurrences(client, issue_id, pending)
+                flushed = write_occurrences(
+                    get_client(),
+                    owed=owed,
+                    locks=locks,
+                    pace=Pace(interval() if pace else 0.0, own=self._written),
+                )
+            except Exception:  # no client: keep every part, token and all
+                logger.exception("Buffered occurrences kept for the next flush")
+                parts = [(i, part) for i, each in owed.items() for part in each]
+                flushed = Flushed(unwritten=parts)
+            with self._lock:
+                for key, named in flushed.locks.items():
+                    known = self._holders.get(key)
+                    if known is None or known[1] > read_at:
+                        continue  # let go, or remembered since the read: newer
+                    issue = flushed.issues.get(named) if named else None
+                    if issue is None:
+                        del self._holders[key]
+                    else:
+                        self._holders[key] = (issue, read_at)
+                self._writing = {}
+                self._retries.extend(flushed.unwritten)
+                for issue_id, pending in flushed.deferred:
+                    if pending.token is None:
+                        self._occurrences.setdefault(issue_id, Pending()).add(pending)
+                    else:  # tried once: its token must stay its own
+                        self._retries.append((issue_id, pending))
+                mine = {i: t for i, t in self._written.items() if i in owed}
+                self._written = mine | flushed.written
+            logger.debug(
+                "Flushed %d issue(s) and %d lock(s) in %.3f s: %d part(s) waited, "
+                "%d kept for the next flush",
+                len(owed),
+                len(locks),
+                time.monotonic() - read_at,
+                len(flushed.deferred),
+                len(flushed.unwritten),
+            )
 
-    def _write_moves(
-        self, client: firestore.Client, moves: dict[CounterKey, int]
-    ) -> None:
-        if not moves:
-            return
+    def _write_moves(self, moves: Counter[CounterKey]) -> None:
         try:
-            random_shard(counter_shards(client)).set(
+            random_shard(counter_shards(get_client())).set(
                 counter_increments(moves), merge=True, **call_options()
             )
         except Exception:
@@ -255,74 +259,6 @@ class WriteBuffer:
             with self._lock:
                 self._moves.update(moves)
 
-    def _write_occurrences(
-        self, client: firestore.Client, issue_id: str, pending: Pending
-    ) -> None:
-        ref = client.collection(ISSUES).document(issue_id)
-
-        @firestore.transactional
-        def write(transaction: Transaction) -> bool:
-            snapshot = ref.get(transaction=transaction, **call_options())
-            if not snapshot.exists:
-                return False
-            data = snapshot.to_dict() or {}
-            tokens = data.get(FLUSH_TOKENS)
-            tokens = list(tokens) if isinstance(tokens, list) else []
-            if pending.token in tokens:
-                return True  # committed before, though its answer was lost
-            current = issue_from_document(snapshot.id, data)
-            last_seen = current.last_seen_at
-            if pending.last_seen and (
-                last_seen is None or pending.last_seen > last_seen
-            ):
-                last_seen = pending.last_seen
-            update: dict[str, Any] = {
-                OCCURRENCES: current.occurrence_count + pending.count,
-                LAST_SEEN: last_seen,
-                HOURLY: merged(
-                    current.hourly_occurrences,
-                    pending.hours,
-                    now=last_seen or datetime.now(UTC),
-                ),
-            }
-            if pending.report_ids:
-                ids = [*current.report_ids, *pending.report_ids]
-                update[REPORT_IDS] = ids[-REPORT_IDS_KEPT:]
-            if pending.token is not None:
-                update[FLUSH_TOKENS] = [*tokens, pending.token][-FLUSH_TOKENS_KEPT:]
-            transaction.update(ref, update)
-            return True
-
-        try:
-            written = run_transaction(
-                client, write, what="counting occurrences", busy=BUSY
-            )
-        except StoreUnavailable:
-            logger.warning(
-                "%d occurrences of issue %s not written; retried at the next flush",
-                pending.count,
-                issue_id,
-            )
-            with self._lock:
-                self._retries.append((issue_id, pending))
-            return
-        except ValueError as error:  # unreadable document: nothing to add to
-            written = False
-            logger.error("Issue %s unreadable: %s", issue_id, error)
-        except Exception:  # a bug or an unexpected error: keep them for later
-            logger.exception(
-                "Occurrences of issue %s kept for the next flush", issue_id
-            )
-            with self._lock:
-                self._retries.append((issue_id, pending))
-            return
-        if not written:
-            logger.warning(
-                "%d occurrences of issue %s dropped: the issue is gone",
-                pending.count,
-                issue_id,
-            )
-
     def discard(self) -> None:
         """Forget everything pending and remembered (tests: a fresh store)."""
         with self._lock:
@@ -330,6 +266,8 @@ class WriteBuffer:
             self._occurrences.clear()
             self._retries.clear()
             self._holders.clear()
+            self._used.clear()
+            self._written.clear()
 
     def close(self) -> None:
         """Stop the flusher and write what is pending (a graceful shutdown)."""

@@ -2,11 +2,12 @@
 
 During a storm every report of one failure names the same fingerprint lock and
 the same issue. Instead of a transaction per report (a write on the issue each
-time), the lock is read at most once per buffer interval per process (`holder`)
-and the occurrence is added to the process's buffer (`buffers`), which writes the
-issue once an interval. Only a report the holder does not absorb (no lock yet, a
-resolved or closed issue, another reporter) goes to the transaction, which
-creates the new issue and moves the lock.
+time), the issue the lock names is taken from the process's buffer (`holder`,
+read again by each flush) and the occurrence is added to that buffer
+(`buffers`), which writes the issue about once an interval. Only a report the
+holder does not absorb (no lock yet, a resolved or closed issue, another
+reporter) goes to the transaction, which creates the new issue and moves the
+lock.
 """
 
 import logging
@@ -21,7 +22,7 @@ from google.cloud.firestore_v1.transaction import Transaction
 from issues.domain import CreateResult, Issue
 from issues.hourly import hour_key, merged
 from issues.store import Absorption, IssueExists
-from issues.store.buffers import Pending, later, write_buffer
+from issues.store.buffers import write_buffer
 from issues.store.documents import (
     FINGERPRINTS,
     ISSUE_ID,
@@ -30,6 +31,7 @@ from issues.store.documents import (
     issue_from_document,
     read_issue,
 )
+from issues.store.flushing import Pending, later
 from issues.workflow import REPORT_IDS_KEPT
 from issuetracker.firestore import call_options, store_errors
 
@@ -113,7 +115,7 @@ def fold_buffered(
         if holder is None:
             return None
         buffer.remember(lock_key, holder)
-    current = with_pending(holder, buffer.pending(holder.id))
+    current = with_pending(holder, buffer.owed(holder.id))
     if chosen_id and issue.id in current.report_ids:
         return CreateResult(issue=current, created=False, replayed=True)
     absorbed = absorb(current)

@@ -253,14 +253,13 @@ def test_counters_are_exact_after_the_flush(service, keyed, buffered, store):
 
 
 def test_a_flush_retried_after_a_lost_answer_is_counted_once(service, store):
-    from issues.store.buffers import Pending
+    from issues.store.flushing import Pending, write_occurrences
 
     first = report(service)
     pending = Pending(count=4, token="t" * 32)
-    buffer = write_buffer()
 
-    buffer._write_occurrences(store, first.issue.id, pending)
-    buffer._write_occurrences(store, first.issue.id, pending)  # the retry
+    write_occurrences(store, owed={first.issue.id: [pending]})
+    write_occurrences(store, owed={first.issue.id: [pending]})  # the retry
 
     data = store.collection("issues").document(first.issue.id).get().to_dict()
     assert data["occurrenceCount"] == 5

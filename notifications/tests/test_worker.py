@@ -9,27 +9,16 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from issues import services
-from issuetracker.testing import run_manage, start_manage
+from issuetracker.testing import database_url, run_manage, start_manage
 from notifications.services import unread_count
 from notifications.store import NotificationStore
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 COMMENTS = 12
 FAR = timedelta(hours=1)  # past any sender's lease
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL a child process can open."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
-    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
-    return f"postgres://{user}{host}/{db['NAME']}"
 
 
 def inbox(user: Any) -> list[Any]:

@@ -205,7 +205,12 @@ class IssueCreates:
             FINGERPRINT: issue.fingerprint,
             CREATED: issue.created_at,
         }
-        shard = random_shard(self.counter_shards)
+        moves = counter_moves(None, document)
+        # Buffering on, the counter moves wait in the buffer (written after
+        # the commit, as `add`'s): new failures reported side by side then
+        # contend on no counter shard.
+        buffer = write_buffer()
+        shard = None if buffer.enabled else random_shard(self.counter_shards)
 
         @firestore.transactional
         def run(transaction: Transaction) -> CreateResult:
@@ -241,7 +246,8 @@ class IssueCreates:
                 transaction.update(snapshot.reference, occurrence)
                 return CreateResult(issue=absorbed, created=False)
             transaction.create(new_ref, document)
-            add_moves(transaction, shard, counter_moves(None, document))
+            if shard is not None:
+                add_moves(transaction, shard, moves)
             if event_id:
                 transaction.set(
                     self.events.document(event_id), _reported(issue, activity)
@@ -253,4 +259,6 @@ class IssueCreates:
             return CreateResult(issue=issue, created=True)
 
         result: CreateResult = self._transact(run, "reporting an issue")
+        if result.created and shard is None:
+            buffer.add_moves(moves)
         return result

@@ -52,6 +52,7 @@ from issues.serializers import (
     IssuePageOutput,
     IssueUpdateInput,
     PageQuery,
+    reusable,
 )
 from issuetracker.errors import InvalidInput
 from issuetracker.parsers import LimitedJSONParser
@@ -192,7 +193,9 @@ def _if_match(request: Request) -> int | None:
 
 def _issue_response(issue: Any, status: int = http.HTTP_200_OK) -> Response:
     return Response(
-        IssueOutput(issue).data, status=status, headers={"ETag": _etag(issue.version)}
+        reusable(IssueOutput).to_representation(issue),
+        status=status,
+        headers={"ETag": _etag(issue.version)},
     )
 
 
@@ -261,11 +264,10 @@ class IssueViewSet(ApiView):
     )
     def create(self, request: Request) -> Response:
         """201 with the new issue; 200 with the issue that absorbed the report."""
-        body = IssueCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        actor, report = self.reported(request, body.validated_data)
+        body = reusable(IssueCreateInput).run_validation(request.data)
+        actor, report = self.reported(request, body)
         result = services.issue_report(
-            actor=actor, data=report, occurrences=body.validated_data["occurrences"]
+            actor=actor, data=report, occurrences=body["occurrences"]
         )
         status = http.HTTP_201_CREATED if result.created else http.HTTP_200_OK
         return _issue_response(result.issue, status)

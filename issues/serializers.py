@@ -4,8 +4,9 @@ Bodies accept the Flask app's snake_case keys and camelCase alike; unknown keys
 are refused. Output uses the Flask app's camelCase keys.
 """
 
+import threading
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rest_framework import serializers
 
@@ -32,6 +33,24 @@ from issues.domain import (
 
 # A merged report stands for at most this many occurrences.
 OCCURRENCES_MAX = 1_000_000
+
+
+S = TypeVar("S", bound=serializers.BaseSerializer[Any])
+
+_per_thread = threading.local()
+
+
+def reusable(kind: type[S]) -> S:
+    """This thread's one instance of serializer `kind`, for `run_validation` and
+    `to_representation` of value after value. DRF deep-copies a serializer's
+    fields for every instance it makes: per request, that copying was most of a
+    create's own CPU. For serializers that need no context and keep nothing
+    between values."""
+    made: dict[type[Any], Any] = _per_thread.__dict__.setdefault("made", {})
+    if kind not in made:
+        made[kind] = kind()
+    found: S = made[kind]
+    return found
 
 
 def choice(enum: Any, **kwargs: Any) -> serializers.ChoiceField:

@@ -103,3 +103,12 @@ def firestore_down(firestore_emulator, settings):
     yield
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_emulator.address
     get_client.cache_clear()
+
+
+@pytest.fixture
+def reports(service, make_issue):
+    """Three open service reports nobody is assigned to."""
+    return [
+        make_issue(service, title=f"Quote feed {name} stalls")
+        for name in ("alpha", "beta", "gamma")
+    ]

@@ -13,10 +13,10 @@ from issues import services
 from issues.domain import IssueChanges, NewIssue
 from issues.selectors import triage
 from issues.store.queries import encode_cursor
+from issues.tests.portal import HX
 
 pytestmark = pytest.mark.django_db
 
-HX = {"HTTP_HX_REQUEST": "true"}
 ROW = re.compile(r'id="issue-row-([A-Za-z0-9]+)"')
 MORE = re.compile(r'<a class="button secondary" href="(/triage/\?cursor=[^"]+)"')
 # (service, component, how many): 60 reports, one page and ten more. In queue

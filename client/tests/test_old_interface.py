@@ -227,12 +227,15 @@ def test_a_retried_create_carries_the_same_id(tracker, make_client, first_answer
     client.add_comment(issue_id, "after the retry")
 
     assert client.flush(3.0)
-    first, second, comment = tracker.wait_for(3)
-    assert first.body == second.body
-    assert first.body["id"] == second.body["id"] == issue_id
+    # The first attempt and its retry; on a loaded machine a retry can itself pass
+    # the 0.3 s timeout and be retried again, with the same id each time.
+    *creates, comment = tracker.wait_for(3)
+    assert len(creates) >= 2
+    assert all(create.body == creates[0].body for create in creates)
+    assert creates[0].body["id"] == issue_id
     assert comment.path == f"/api/v1/issues/{issue_id}/comments"
     stats = client.stats
-    assert (stats.sent, stats.retried, stats.failed) == (2, 1, 0)
+    assert (stats.sent, stats.retried, stats.failed) == (2, len(creates) - 1, 0)
 
 
 def test_a_folded_report_sends_its_follow_ups_to_the_existing_issue(

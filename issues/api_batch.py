@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from issues import services
-from issues.api import ApiView
+from issues.api_base import ApiView
 from issues.domain import CreateResult
 from issues.schema import JSON, problems
 from issues.serializers import IssueCreateInput, IssueOutput, StrictInput, reusable

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from accounts.services.audit import request_source
 from issues import upkeep
-from issues.api import ApiView
+from issues.api_base import ApiView
 from issues.domain import TrashedIssue
 from issues.schema import JSON, LINK, problems
 from issues.selectors import trash as selectors

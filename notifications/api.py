@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from issues import services as issue_services
-from issues.api import ApiView
+from issues.api_base import ApiView
 from issues.schema import ISSUE_ID, JSON, LINK, problems
 from notifications import services
 from notifications.serializers import (

@@ -1,7 +1,6 @@
 """The role table at create, who may be an assignee, and service ids in
 compatibility mode (issues 10 and 12), end to end against the emulator."""
 
-import json
 from typing import Any
 
 import pytest
@@ -12,14 +11,10 @@ from accounts.services.api_keys import api_key_create
 from issues import rules, services
 from issues.domain import IssueChanges, NewIssue
 from issues.selectors import issues as selectors
+from issues.tests.test_api import ISSUES, body
 from issuetracker.errors import Forbidden, InvalidInput
 
-ISSUES = "/api/v1/issues"
 REPORT = {"title": "Checkout fails", "description": "500 on submit"}
-
-
-def body(response: Any) -> Any:
-    return json.loads(response.content)
 
 
 def problem(response: Any, status: int) -> dict[str, Any]:

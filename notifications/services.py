@@ -114,7 +114,7 @@ def _candidates(
     }
     watchers = list(issue.watcher_ids)
     found: list[tuple[Kind, Iterable[str]]] = []
-    if kind == "reported":
+    if kind == "reported":  # who may hear: `report_may_notify` must agree
         if issue.assignee_id:
             found.append((Kind.ASSIGNED, [issue.assignee_id]))
         found.append((Kind.MENTIONED, people_mentioned(text=issue.description)))
